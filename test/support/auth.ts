@@ -40,7 +40,7 @@ export function wireHeaders(headers: Readonly<Record<string, unknown>>): HeaderL
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || value === null) continue
     const lower = name.toLowerCase()
-    const v = String(value as string)
+    const v = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value)
     const existing = map.get(lower)
     if (existing === undefined) map.set(lower, [v])
     else existing.push(v)
