@@ -79,14 +79,9 @@ export class BlobFiles {
     })
     let renamed = false
     try {
-      const fh = await fsp.open(tmp, 'wx')
-      try {
-        const out = fh.createWriteStream({ autoClose: false, emitClose: false, highWaterMark: 256 * 1024 })
-        await pipeline(body, hasher, out, signal === undefined ? {} : { signal })
-        await fh.sync()
-      } finally {
-        await fh.close()
-      }
+      // flush: the stream fsyncs the file before closing it, and pipeline waits for the close.
+      const out = fs.createWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: 256 * 1024 })
+      await pipeline(body, hasher, out, signal === undefined ? {} : { signal })
       await fsp.rename(tmp, final)
       renamed = true
       await syncDir(path.dirname(final))

@@ -167,7 +167,7 @@ export class EmbeddedStore implements ObjectStore {
   private freeContent(row: ObjectRow, freed: string[]): void {
     if (row.blob !== null) this.unref(row.blob, freed)
     if (row.cid !== null) {
-      for (const seg of this.meta.segmentsOf.iterate(row.cid)) this.unref(seg.blob, freed)
+      for (const seg of this.meta.segmentsOf.all(row.cid)) this.unref(seg.blob, freed)
       this.meta.segmentsDelete.run(row.cid)
     }
   }
@@ -300,7 +300,7 @@ export class EmbeddedStore implements ObjectStore {
     } else {
       pieces = []
       let covered = 0
-      for (const seg of this.meta.segmentsInRange.iterate(content.cid ?? '', start, end)) {
+      for (const seg of this.meta.segmentsInRange.iterate({ cid: content.cid ?? '', start, end })) {
         const from = Math.max(start, seg.pos)
         const to = Math.min(end, seg.pos + seg.len - 1)
         if (to < from) continue
@@ -759,7 +759,7 @@ export class EmbeddedStore implements ObjectStore {
   abortUpload(upload: Upload): void {
     this.write((freed) => {
       const up = this.uploadRow(upload)
-      for (const p of this.meta.partsOf.iterate(up.upload_id)) this.unref(p.blob, freed)
+      for (const p of this.meta.partsOf.all(up.upload_id)) this.unref(p.blob, freed)
       this.meta.partsDelete.run(up.upload_id)
       this.meta.uploadDelete.run(up.upload_id)
     })

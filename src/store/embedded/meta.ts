@@ -185,8 +185,8 @@ export class Meta {
 
   readonly segmentInsert: Statement<[SegmentRow]>
   readonly segmentsOf: Statement<[string], SegmentRow>
-  /** Segments of cid overlapping [start, end]: (cid, start, end). */
-  readonly segmentsInRange: Statement<[string, number, number], SegmentRow>
+  /** Segments of cid overlapping the inclusive byte range [start, end] of the object. */
+  readonly segmentsInRange: Statement<[{ cid: string; start: number; end: number }], SegmentRow>
   readonly segmentsDelete: Statement<[string]>
 
   readonly uploadInsert: Statement<[UploadRow]>
@@ -242,9 +242,9 @@ export class Meta {
     this.segmentInsert = db.prepare('INSERT INTO segments (cid, pos, blob, off, len) VALUES (@cid, @pos, @blob, @off, @len)')
     this.segmentsOf = db.prepare('SELECT * FROM segments WHERE cid = ? ORDER BY pos')
     this.segmentsInRange = db.prepare(
-      `SELECT * FROM segments WHERE cid = ?1
-         AND pos >= (SELECT max(pos) FROM segments WHERE cid = ?1 AND pos <= ?2)
-         AND pos <= ?3
+      `SELECT * FROM segments WHERE cid = @cid
+         AND pos >= (SELECT max(pos) FROM segments WHERE cid = @cid AND pos <= @start)
+         AND pos <= @end
        ORDER BY pos`,
     )
     this.segmentsDelete = db.prepare('DELETE FROM segments WHERE cid = ?')
@@ -270,7 +270,7 @@ export class Meta {
     this.partsAfter = db.prepare('SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?')
     this.partsDelete = db.prepare('DELETE FROM parts WHERE upload_id = ?')
 
-    this.blobRef = db.prepare('INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1')
+    this.blobRef = db.prepare('INSERT INTO blobs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1')
     this.blobUnref = db.prepare('UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs')
     this.blobForget = db.prepare('DELETE FROM blobs WHERE id = ?')
     this.blobExists = db.prepare('SELECT 1 AS one FROM blobs WHERE id = ?')
