@@ -127,8 +127,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
     store.updateBucket(bucket, { worm })
   }
 
-  describe(`${name}: buckets`, () => {
-    test('createBucket stores the bucket and refuses a taken name with BucketExists', async (t) => {
+  void describe(`${name}: buckets`, () => {
+    void test('createBucket stores the bucket and refuses a taken name with BucketExists', async (t) => {
       const { store } = await setup(t)
       const b = store.createBucket({ name: 'alpha', acl: 'public-read', storageClass: 'IA', redundancy: 'ZRS' })
       assert.equal(b.name, 'alpha')
@@ -140,7 +140,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       throwsCode(() => store.createBucket({ name: 'alpha', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' }), 'BucketExists')
     })
 
-    test('listBuckets sorts by name and honours prefix, marker and maxKeys', async (t) => {
+    void test('listBuckets sorts by name and honours prefix, marker and maxKeys', async (t) => {
       const { store } = await setup(t)
       for (const n of ['b-2', 'a-1', 'b-1', 'c-1', 'b-3']) store.createBucket({ name: n, acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
       assert.deepEqual(
@@ -161,7 +161,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(r2.truncated, false)
     })
 
-    test('updateBucket sets and clears acl, website and worm; unknown bucket is BucketNotFound', async (t) => {
+    void test('updateBucket sets and clears acl, website and worm; unknown bucket is BucketNotFound', async (t) => {
       const { store } = await withBucket(t)
       const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000)
       const b = store.updateBucket('bkt', { acl: 'public-read-write', website: '<x/>', worm: { id: WORM_ID, state: 'InProgress', days: 3, createdAt } })
@@ -176,7 +176,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       throwsCode(() => store.updateBucket('nope', { acl: 'private' }), 'BucketNotFound')
     })
 
-    test('deleteBucket refuses objects and unfinished uploads with BucketNotEmpty, then removes the bucket and its worm', async (t) => {
+    void test('deleteBucket refuses objects and unfinished uploads with BucketNotEmpty, then removes the bucket and its worm', async (t) => {
       const { store } = await withBucket(t)
       throwsCode(() => store.deleteBucket('nope'), 'BucketNotFound')
       await put(store, 'k', 'v')
@@ -193,8 +193,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
     })
   })
 
-  describe(`${name}: objects`, () => {
-    test('putObject records MD5 ETag, Content-MD5, CRC-64 and attributes; findObject returns the same record', async (t) => {
+  void describe(`${name}: objects`, () => {
+    void test('putObject records MD5 ETag, Content-MD5, CRC-64 and attributes; findObject returns the same record', async (t) => {
       const { store } = await withBucket(t)
       const rec = store.putObject('bkt', 'hello.txt', await stage(store, 'hello'), attrs({ tagging: 'a=b', mirrored: true }))
       assert.equal(rec.etag, '5D41402ABC4B2A76B9719D911017C592')
@@ -215,7 +215,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(store.hasObjects('bkt'), true)
     })
 
-    test('putObject of an empty body gives the empty MD5 and CRC 0 and reads back empty', async (t) => {
+    void test('putObject of an empty body gives the empty MD5 and CRC 0 and reads back empty', async (t) => {
       const { store } = await withBucket(t)
       const rec = await put(store, 'empty', '')
       assert.equal(rec.etag, 'D41D8CD98F00B204E9800998ECF8427E')
@@ -223,7 +223,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal((await readAll(store.openObject(rec))).length, 0)
     })
 
-    test('putObject on a missing bucket is BucketNotFound and leaves the blob staged for discard', async (t) => {
+    void test('putObject on a missing bucket is BucketNotFound and leaves the blob staged for discard', async (t) => {
       const { store } = await setup(t)
       const blob = await stage(store, 'x')
       throwsCode(() => store.putObject('nope', 'k', blob, attrs()), 'BucketNotFound')
@@ -231,7 +231,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       await blob.discard()
     })
 
-    test('lastModifiedOverride is shown as Last-Modified while writtenAt stays the write time', async (t) => {
+    void test('lastModifiedOverride is shown as Last-Modified while writtenAt stays the write time', async (t) => {
       const { store } = await withBucket(t)
       const old = new Date('2001-02-03T04:05:06.789Z')
       const rec = store.putObject('bkt', 'm', await stage(store, 'x'), attrs({ lastModifiedOverride: old }))
@@ -240,7 +240,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(store.findObject('bkt', 'm')?.lastModified.getTime(), old.getTime())
     })
 
-    test('hostile keys are stored and listed byte-exact', async (t) => {
+    void test('hostile keys are stored and listed byte-exact', async (t) => {
       const { store } = await withBucket(t)
       for (const k of [KEY_CTRL, KEY_UTF8, KEY_DOTDOT, KEY_MAX]) await put(store, k, k)
       for (const k of [KEY_CTRL, KEY_UTF8, KEY_DOTDOT, KEY_MAX]) {
@@ -254,7 +254,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       )
     })
 
-    test('openObject honours inclusive ranges, clipped at the end', async (t) => {
+    void test('openObject honours inclusive ranges, clipped at the end', async (t) => {
       const { store } = await withBucket(t)
       const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251))
       const rec = await put(store, 'r', body)
@@ -264,7 +264,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.deepEqual(await readAll(store.openObject(rec, { start: 199_990, end: 500_000 })), body.subarray(199_990))
     })
 
-    test('an open stream keeps delivering the old bytes after the key is overwritten and deleted', async (t) => {
+    void test('an open stream keeps delivering the old bytes after the key is overwritten and deleted', async (t) => {
       const { store } = await withBucket(t)
       const oldBody = Buffer.alloc(1_000_000, 'a')
       const rec = await put(store, 'k', oldBody)
@@ -275,7 +275,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.deepEqual(await readAll(stream), oldBody)
     })
 
-    test('putObject over a key replaces it with a new version', async (t) => {
+    void test('putObject over a key replaces it with a new version', async (t) => {
       const { store } = await withBucket(t)
       const a = await put(store, 'k', 'one')
       const b = await put(store, 'k', 'two')
@@ -284,7 +284,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(store.findObject('bkt', 'k')?.version, b.version)
     })
 
-    test('write conditions: forbidOverwrite, mustBeAbsent and expectVersion', async (t) => {
+    void test('write conditions: forbidOverwrite, mustBeAbsent and expectVersion', async (t) => {
       const { store } = await withBucket(t)
       const a = await put(store, 'k', 'one')
       const blob = await stage(store, 'two')
@@ -298,7 +298,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       store.putObject('bkt', 'absent', await stage(store, 'x'), attrs(), { mustBeAbsent: true, forbidOverwrite: true, expectVersion: null })
     })
 
-    test('stageBlob refuses more than maxSize bytes with BodyTooLarge and honours an abort signal', async (t) => {
+    void test('stageBlob refuses more than maxSize bytes with BodyTooLarge and honours an abort signal', async (t) => {
       const { store } = await withBucket(t)
       await assert.rejects(store.stageBlob(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), { maxSize: 15 }), (e: unknown) => isStoreError(e, 'BodyTooLarge'))
       const ok = await store.stageBlob(Readable.from([Buffer.alloc(10)]), { maxSize: 10 })
@@ -312,7 +312,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       await assert.rejects(p)
     })
 
-    test('deleteObject reports whether it removed something; deleteObjects removes several', async (t) => {
+    void test('deleteObject reports whether it removed something; deleteObjects removes several', async (t) => {
       const { store } = await withBucket(t)
       await put(store, 'a', '1')
       await put(store, 'b', '2')
@@ -323,7 +323,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(store.hasObjects('bkt'), false)
     })
 
-    test('setObjectAcl changes only the ACL; a missing key is ObjectNotFound', async (t) => {
+    void test('setObjectAcl changes only the ACL; a missing key is ObjectNotFound', async (t) => {
       const { store } = await withBucket(t)
       const a = await put(store, 'a', '1')
       const b = store.setObjectAcl('bkt', 'a', 'public-read')
@@ -333,7 +333,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       throwsCode(() => store.setObjectAcl('bkt', 'zz', 'private'), 'ObjectNotFound')
     })
 
-    test('objects survive a reopen', async (t) => {
+    void test('objects survive a reopen', async (t) => {
       const h = await withBucket(t)
       const rec = await put(h.store, 'k', 'persist')
       const store = await h.reopen()
@@ -344,8 +344,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
     })
   })
 
-  describe(`${name}: copy`, () => {
-    test('copyObject of a Normal object shares its bytes, ETag, CRC and Content-MD5 and takes new attributes', async (t) => {
+  void describe(`${name}: copy`, () => {
+    void test('copyObject of a Normal object shares its bytes, ETag, CRC and Content-MD5 and takes new attributes', async (t) => {
       const { store } = await withBucket(t)
       store.createBucket({ name: 'dst', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
       const src = await put(store, 'src', 'hello')
@@ -359,7 +359,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal((await readAll(store.openObject(copy))).toString(), 'hello')
     })
 
-    test('copyObject of a Multipart or Appendable object is Normal with the content MD5 as ETag', async (t) => {
+    void test('copyObject of a Multipart or Appendable object is Normal with the content MD5 as ETag', async (t) => {
       const { store } = await withBucket(t)
       const up = store.createUpload('bkt', 'mp', attrs())
       store.putPart(up, 1, await stage(store, 'hello'))
@@ -382,7 +382,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal((await readAll(store.openObject(c2))).toString(), 'foobar')
     })
 
-    test('copyObject onto itself changes metadata; a stale source is ObjectChanged', async (t) => {
+    void test('copyObject onto itself changes metadata; a stale source is ObjectChanged', async (t) => {
       const { store } = await withBucket(t)
       const src = await put(store, 'k', 'same')
       const self = store.copyObject(src, 'bkt', 'k', attrs({ userMeta: [['n', 'v']] }))
@@ -394,8 +394,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
     })
   })
 
-  describe(`${name}: append`, () => {
-    test('appendObject builds foo+bar with the CRC of foobar and reports PositionMismatch with the current size', async (t) => {
+  void describe(`${name}: append`, () => {
+    void test('appendObject builds foo+bar with the CRC of foobar and reports PositionMismatch with the current size', async (t) => {
       const { store } = await withBucket(t)
       const b0 = await stage(store, 'x')
       assert.throws(
@@ -430,7 +430,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(empty.crc64, second.crc64)
     })
 
-    test('appendObject on a Normal object is NotAppendable; putObject over an Appendable makes it Normal', async (t) => {
+    void test('appendObject on a Normal object is NotAppendable; putObject over an Appendable makes it Normal', async (t) => {
       const { store } = await withBucket(t)
       await put(store, 'n', 'x')
       const b = await stage(store, 'y')
@@ -443,8 +443,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
     })
   })
 
-  describe(`${name}: multipart`, () => {
-    test('completeUpload of hello+world gives the S3-style ETag, the combined CRC and type Multipart', async (t) => {
+  void describe(`${name}: multipart`, () => {
+    void test('completeUpload of hello+world gives the S3-style ETag, the combined CRC and type Multipart', async (t) => {
       const { store } = await withBucket(t)
       const up = store.createUpload('bkt', 'mp', attrs({ tagging: 'k=v' }))
       assert.match(up.uploadId, /^[0-9A-F]{32}$/)
@@ -473,7 +473,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       throwsCode(() => store.abortUpload(up), 'UploadNotFound')
     })
 
-    test('completeUpload checks parts: InvalidPart, InvalidPartOrder, PartTooSmall, and leaves the upload unchanged', async (t) => {
+    void test('completeUpload checks parts: InvalidPart, InvalidPartOrder, PartTooSmall, and leaves the upload unchanged', async (t) => {
       const { store } = await withBucket(t)
       const up = store.createUpload('bkt', 'mp', attrs())
       store.putPart(up, 1, await stage(store, 'aaaa'))
@@ -497,7 +497,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(rec.etag.endsWith('-2'), true)
     })
 
-    test("completeUpload with 'all' takes every part in order; putPart replaces a part number", async (t) => {
+    void test("completeUpload with 'all' takes every part in order; putPart replaces a part number", async (t) => {
       const { store } = await withBucket(t)
       const up = store.createUpload('bkt', 'mp', attrs())
       store.putPart(up, 2, await stage(store, 'second'))
@@ -510,7 +510,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       await late.discard()
     })
 
-    test('listParts pages with partNumberMarker and maxParts', async (t) => {
+    void test('listParts pages with partNumberMarker and maxParts', async (t) => {
       const { store } = await withBucket(t)
       const up = store.createUpload('bkt', 'mp', attrs())
       for (const n of [1, 2, 3, 5]) store.putPart(up, n, await stage(store, `p${n}`))
@@ -530,7 +530,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(b.parts[1]?.size, 2)
     })
 
-    test('listUploads orders by key then upload id, honours markers, prefix and delimiter', async (t) => {
+    void test('listUploads orders by key then upload id, honours markers, prefix and delimiter', async (t) => {
       const { store } = await withBucket(t)
       const u1 = store.createUpload('bkt', 'b', attrs())
       const u2 = store.createUpload('bkt', 'b', attrs())
@@ -568,7 +568,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       )
     })
 
-    test('abortUpload removes the upload and its parts', async (t) => {
+    void test('abortUpload removes the upload and its parts', async (t) => {
       const { store } = await withBucket(t)
       const up = store.createUpload('bkt', 'mp', attrs())
       store.putPart(up, 1, await stage(store, 'x'))
@@ -579,8 +579,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
     })
   })
 
-  describe(`${name}: retention`, () => {
-    test('a protected object cannot be overwritten, copied onto, appended to, completed onto or deleted', async (t) => {
+  void describe(`${name}: retention`, () => {
+    void test('a protected object cannot be overwritten, copied onto, appended to, completed onto or deleted', async (t) => {
       const { store } = await withBucket(t)
       const n = await put(store, 'n', 'x')
       store.appendObject('bkt', 'a', 0, await stage(store, 'x'), attrs(), 100)
@@ -607,7 +607,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal((await readAll(store.openObject(n))).toString(), 'x')
     })
 
-    test('deleteObjects is all or nothing under retention', async (t) => {
+    void test('deleteObjects is all or nothing under retention', async (t) => {
       const { store } = await withBucket(t)
       await put(store, 'old', '1')
       lockWorm(store)
@@ -619,7 +619,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(store.hasObjects('bkt'), false)
     })
 
-    test('a lapsed InProgress policy protects nothing', async (t) => {
+    void test('a lapsed InProgress policy protects nothing', async (t) => {
       const { store } = await withBucket(t)
       await put(store, 'k', '1')
       store.updateBucket('bkt', { worm: { id: WORM_ID, state: 'InProgress', days: 30, createdAt: new Date(Date.now() - 25 * 3600 * 1000) } })
@@ -630,8 +630,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
     })
   })
 
-  describe(`${name}: listing`, () => {
-    test('delimiter rolls keys into common prefixes; a prefix at or before startAfter is skipped (OSS example)', async (t) => {
+  void describe(`${name}: listing`, () => {
+    void test('delimiter rolls keys into common prefixes; a prefix at or before startAfter is skipped (OSS example)', async (t) => {
       const { store } = await withBucket(t)
       const blob = await put(store, 'seed', '')
       const keys = ['p/fun/a.jpg', 'p/fun/b.jpg', 'p/oss.jpg', 'p/sub/x', 'p/z.jpg', 'q/other']
@@ -653,7 +653,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.equal(none.entries.length, 7)
     })
 
-    test('listing order is UTF-8 byte order, not UTF-16 order', async (t) => {
+    void test('listing order is UTF-8 byte order, not UTF-16 order', async (t) => {
       const { store } = await withBucket(t)
       const seed = await put(store, 'seed', '')
       const keys = ['\u{E000}', '😀', 'z', 'é', '\uFFFF', 'A']
@@ -663,7 +663,7 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
       assert.deepEqual(names(store, 'bkt', { prefix: '', delimiter: '', startAfter: '\uFFFF', maxKeys: 100 }).entries, ['😀'])
     })
 
-    test('listObjects matches a sorted-array model for random keys and queries (property)', async (t) => {
+    void test('listObjects matches a sorted-array model for random keys and queries (property)', async (t) => {
       const { store } = await withBucket(t)
       const seed = await put(store, 'seed', '')
       const chars = ['a', 'b', '/', '-', 'é', '\u{E000}', '😀', '\uFFFF']
@@ -675,8 +675,8 @@ export function objectStoreContract(name: string, make: () => Promise<StoreHarne
         maxKeys: fc.integer({ min: 0, max: 8 }),
       })
       let bucketNo = 0
-      await fc.assert(
-        fc.asyncProperty(fc.uniqueArray(str(1, 6), { maxLength: 14 }), fc.array(query, { minLength: 1, maxLength: 6 }), async (keys, queries) => {
+      fc.assert(
+        fc.property(fc.uniqueArray(str(1, 6), { maxLength: 14 }), fc.array(query, { minLength: 1, maxLength: 6 }), (keys, queries) => {
           const bucket = `prop-${bucketNo++}`
           store.createBucket({ name: bucket, acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
           for (const k of keys) store.copyObject(seed, bucket, k, attrs())
