@@ -129,6 +129,58 @@ void describe('EmbeddedStore internals', () => {
     throwsCode(() => store.openObject(plain), 'ObjectChanged')
   })
 
+  void test('prepareCopy caches the MD5 of a Multipart source so copyObject reads nothing', async (t) => {
+    const dir = await tempDir(t)
+    const store = openStore(t, dir)
+    store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    const up = store.createUpload('b', 'mp', attrs())
+    store.putPart(up, 1, await stage(store, 'hello'))
+    store.putPart(up, 2, await stage(store, 'world'))
+    const mp = store.completeUpload(up, { parts: 'all', minPartSize: 0 })
+    await store.prepareCopy(mp)
+    const db = new Database(path.join(dir, 'meta.db'), { readonly: true })
+    t.after(() => db.close())
+    assert.equal((db.prepare("SELECT md5 FROM objects WHERE key = 'mp'").get() as { md5: string }).md5, md5Hex('helloworld'))
+    const copy = store.copyObject(mp, 'b', 'c', attrs())
+    assert.equal(copy.etag, md5Hex('helloworld'))
+    assert.equal(store.findObject('b', 'mp')?.etag, '065947336A2F2A95BA8899F3675C3BE6-2')
+  })
+
+  void test('two stores on one data dir see each other\'s commits', async (t) => {
+    const dir = await tempDir(t)
+    const a = openStore(t, dir)
+    const b = openStore(t, dir)
+    a.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    const rec = a.putObject('b', 'k', await stage(a, 'shared'), attrs())
+    const seen = b.findObject('b', 'k')
+    assert.equal(seen?.version, rec.version)
+    b.deleteObject('b', 'k')
+    assert.equal(a.findObject('b', 'k'), undefined)
+    await b.settled()
+    throwsCode(() => a.openObject(rec), 'ObjectChanged')
+  })
+
+  void test('destroying a stream early releases it; a many-segment append object streams in order', async (t) => {
+    const dir = await tempDir(t)
+    const store = openStore(t, dir)
+    store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    let rec: ObjectRecord | undefined
+    const parts: Buffer[] = []
+    for (let i = 0; i < 300; i++) {
+      const chunk = Buffer.alloc(1 + (i % 7), 65 + (i % 26))
+      parts.push(chunk)
+      rec = store.appendObject('b', 'a', rec?.size ?? 0, await stage(store, chunk), attrs(), 1 << 20)
+    }
+    assert.ok(rec)
+    const all = Buffer.concat(parts)
+    assert.deepEqual(await readAll(store.openObject(rec)), all)
+    assert.deepEqual(await readAll(store.openObject(rec, { start: 100, end: 900 })), all.subarray(100, 901))
+    assert.equal(rec.crc64, crc64(all).toString())
+    const s = store.openObject(rec)
+    s.destroy()
+    await new Promise((r) => s.once('close', r))
+  })
+
   void test('sweep removes temp files and unreferenced blobs and keeps committed ones', async (t) => {
     const dir = await tempDir(t)
     let store = EmbeddedStore.open(dir)

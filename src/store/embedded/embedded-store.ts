@@ -292,7 +292,7 @@ export class EmbeddedStore implements ObjectStore {
     }
     const start = range?.start ?? 0
     const end = Math.min(range?.end ?? object.size - 1, object.size - 1)
-    if (end < start) return Readable.from([])
+    if (end < start) return emptyStream()
     const length = end - start + 1
     let pieces: ReadPiece[]
     if (content.blob !== null) {
@@ -791,6 +791,14 @@ export class EmbeddedStore implements ObjectStore {
 }
 
 // ── rows ↔ records ──
+
+function emptyStream(): Readable {
+  return new Readable({
+    read(): void {
+      this.push(null)
+    },
+  })
+}
 
 function changed(object: { bucket: string; key: string }): StoreError {
   return new StoreError('ObjectChanged', { bucket: object.bucket, key: object.key })
