@@ -216,7 +216,8 @@ export interface ObjectStore {
   /**
    * A stream of the object's bytes (the whole object or one inclusive range). The caller consumes or
    * destroys it. Reading stays correct if the key is overwritten or deleted meanwhile: the stream
-   * delivers the bytes of the version it was opened on.
+   * delivers the bytes of the version it was opened on. Throws ObjectChanged (synchronously) when
+   * `object` is no longer current and its bytes are already gone: find the key again and retry.
    */
   openObject(object: ObjectRecord, range?: ByteRange): Readable
   /** Writes a body to a temp file in the data dir, hashing on the way, then fsyncs it. Throws BodyTooLarge. */
@@ -232,6 +233,12 @@ export interface ObjectStore {
    * `source.version` must still be current (else ObjectChanged). Same throws as putObject.
    */
   copyObject(source: ObjectRecord, bucket: string, key: string, attributes: ObjectAttributes, condition?: WriteCondition): ObjectRecord
+  /**
+   * Optional, before copyObject: a copy's ETag is the content MD5, which a Multipart or Appendable
+   * source does not carry. This computes it asynchronously (streaming the bytes) and caches it, so
+   * copyObject need not read the source synchronously. Harmless for Normal sources.
+   */
+  prepareCopy?(source: ObjectRecord): Promise<void>
   /**
    * AppendObject. `position` must equal the current size (0 creates). Throws PositionMismatch
    * (carrying the current size), NotAppendable, ObjectImmutable, BodyTooLarge (total over maxSize).
