@@ -62,7 +62,7 @@ import type {
 import { isProtected } from '../worm.js'
 import { BlobFiles, randomId } from './blobs.js'
 import type { ReadPiece } from './blobs.js'
-import { crc64CombineCached } from './crc-fold.js'
+import { crc64Combine } from '../../util/crc64.js'
 import { Meta } from './meta.js'
 import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
 
@@ -473,7 +473,7 @@ export class EmbeddedStore implements ObjectStore {
           size: existing.size + staged.size,
           etag,
           md5: null,
-          crc64: crc64CombineCached(BigInt(existing.crc64), staged.crc64, staged.size).toString(),
+          crc64: crc64Combine(BigInt(existing.crc64), staged.crc64, staged.size).toString(),
           last_modified: ms,
           written_at: ms,
           lm_override: null,
@@ -734,7 +734,7 @@ export class EmbeddedStore implements ObjectStore {
       for (const p of chosen) {
         this.meta.segmentInsert.run({ cid, pos, blob: p.blob, off: 0, len: p.size })
         pos += p.size
-        crc = crc64CombineCached(crc, BigInt(p.crc64), p.size)
+        crc = crc64Combine(crc, BigInt(p.crc64), p.size)
         md5s.update(Buffer.from(p.etag, 'hex'))
       }
       const kept = new Set(chosen)

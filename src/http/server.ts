@@ -1,0 +1,120 @@
+/**
+ * The node:http server: builds each RequestContext, hands it to api/handle, and shuts down cleanly
+ * (stop accepting, let requests in flight finish, force-close after a deadline).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { HeaderList } from '../auth/types.js'
+import type { RequestContext, Services } from '../api/context.js'
+import { handleRequest } from '../api/handle.js'
+import { parseQuery } from '../api/router.js'
+import { newRequestId } from './request-id.js'
+import { splitTarget } from './addressing.js'
+
+export interface HttpServerOptions {
+  readonly services: Services
+  readonly log: Logger
+  /** How long a client may take to send its headers. */
+  readonly headersTimeoutMs?: number
+  /** Socket inactivity limit (a stalled body or a client that stops reading). */
+  readonly idleTimeoutMs?: number
+}
+
+function headerList(raw: readonly string[]): HeaderList {
+  const map = new Map<string, string[]>()
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    const list = map.get(name)
+    if (list === undefined) map.set(name, [value])
+    else list.push(value)
+  }
+  return map
+}
+
+export function buildContext(req: IncomingMessage, res: ServerResponse, services: Services, log: Logger): RequestContext {
+  const id = newRequestId()
+  const ac = new AbortController()
+  // The client left before we finished answering.
+  res.on('close', () => {
+    if (!res.writableFinished) ac.abort()
+  })
+  let target = { rawPath: '/', rawQuery: '' }
+  let query = new Map<string, string>()
+  let badTarget = false
+  try {
+    target = splitTarget(req.url ?? '/')
+    query = parseQuery(target.rawQuery)
+  } catch {
+    badTarget = true
+  }
+  const headers = headerList(req.rawHeaders)
+  return {
+    id,
+    req,
+    res,
+    log: log.child({ reqId: id }),
+    signal: ac.signal,
+    services,
+    method: (req.method ?? 'GET').toUpperCase(),
+    host: req.headers.host ?? '',
+    rawPath: target.rawPath,
+    rawQuery: target.rawQuery,
+    query,
+    badTarget,
+    headers,
+    bucket: undefined,
+    key: undefined,
+    auth: { kind: 'anonymous' },
+    outcome: {},
+  }
+}
+
+export class HttpServer {
+  readonly server: Server
+  private readonly log: Logger
+  private inFlight = 0
+
+  constructor(options: HttpServerOptions) {
+    this.log = options.log
+    this.server = createServer({ requestTimeout: 0, headersTimeout: options.headersTimeoutMs ?? 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+      this.inFlight++
+      res.on('close', () => {
+        this.inFlight--
+      })
+      const ctx = buildContext(req, res, options.services, options.log)
+      void handleRequest(ctx)
+    })
+    this.server.setTimeout(options.idleTimeoutMs ?? 120_000, (socket) => socket.destroy())
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (socket.writable && !socket.destroyed) {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      } else socket.destroy()
+    })
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject)
+        resolve(this.server.address() as AddressInfo)
+      })
+    })
+  }
+
+  /** Stops accepting, lets requests in flight finish, and force-closes what remains after `deadlineMs`. */
+  async close(deadlineMs = 14_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    this.server.closeIdleConnections()
+    const timer = setTimeout(() => {
+      this.log.warn({ inFlight: this.inFlight }, 'Shutdown deadline reached, closing open connections')
+      this.server.closeAllConnections()
+    }, deadlineMs)
+    timer.unref()
+    await closed
+    clearTimeout(timer)
+  }
+}
