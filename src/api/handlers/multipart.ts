@@ -162,7 +162,9 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Op<'Compl
   const forbid = header(ctx, 'x-oss-forbid-overwrite')?.toLowerCase() === 'true'
   const obj = ctx.services.store.completeUpload(upload, { parts, minPartSize: MIN_PART_SIZE }, { forbidOverwrite: forbid })
   const url = encodingIsUrl(ctx)
-  const location = `http://${op.bucket}.${ctx.host.replace(/^[^.]*\./, '') || ctx.host}/${urlEncodeKey(op.key)}`
+  // Virtual-hosted requests already name the bucket in Host; path-style ones get it prepended.
+  const host = ctx.host.toLowerCase().startsWith(`${op.bucket}.`) ? ctx.host : `${op.bucket}.${ctx.host}`
+  const location = `http://${host}/${urlEncodeKey(op.key)}`
   sendXml(
     ctx,
     200,

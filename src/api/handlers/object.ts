@@ -4,6 +4,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http'
 import { anonymousAllowed } from '../../auth/acl.js'
+import { isStoreError } from '../../store/errors.js'
 import type { Bucket, ObjectAttributes, ObjectRecord, StagedBlob } from '../../store/types.js'
 import { MAX_OBJECT_SIZE, readXmlBody, stageRequestBody } from '../body.js'
 import { evaluateConditions, type ConditionHeaders } from '../conditions.js'
@@ -135,12 +136,23 @@ export async function sendObject(ctx: RequestContext, obj: ObjectRecord): Promis
   await sendStream(ctx, 200, headers, ctx.services.store.openObject(obj))
 }
 
+/** How often a read retries when the object is replaced between lookup and open. */
+const STALE_READ_RETRIES = 3
+
 /** GetObject: https://help.aliyun.com/document_detail/31980.html */
 export async function getObject(ctx: RequestContext, op: Op<'GetObject'> | Op<'HeadObject'>, found: Bucket | undefined): Promise<void> {
   requireBucket(ctx, op.bucket, found)
-  const obj = ctx.services.store.findObject(op.bucket, op.key)
-  if (obj === undefined) throw noSuchKey(op.key)
-  await sendObject(ctx, obj)
+  for (let attempt = 0; ; attempt++) {
+    const obj = ctx.services.store.findObject(op.bucket, op.key)
+    if (obj === undefined) throw noSuchKey(op.key)
+    try {
+      await sendObject(ctx, obj)
+      return
+    } catch (err) {
+      // Replaced or deleted after the lookup (before any header went out): look it up again.
+      if (!isStoreError(err, 'ObjectChanged') || ctx.res.headersSent || attempt >= STALE_READ_RETRIES) throw err
+    }
+  }
 }
 
 /** GetObjectMeta: https://help.aliyun.com/document_detail/31985.html */
@@ -239,7 +251,19 @@ export function readCopySource(ctx: RequestContext, source: CopySource): ObjectR
 }
 
 /** CopyObject: https://help.aliyun.com/document_detail/31979.html */
-export function copyObject(ctx: RequestContext, op: Op<'CopyObject'>, found: Bucket | undefined): void {
+export async function copyObject(ctx: RequestContext, op: Op<'CopyObject'>, found: Bucket | undefined): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await copyObjectOnce(ctx, op, found)
+      return
+    } catch (err) {
+      // The source was replaced while we read it: copy the new one instead.
+      if (!isStoreError(err, 'ObjectChanged') || attempt >= STALE_READ_RETRIES) throw err
+    }
+  }
+}
+
+async function copyObjectOnce(ctx: RequestContext, op: Op<'CopyObject'>, found: Bucket | undefined): Promise<void> {
   const bucket = requireBucket(ctx, op.bucket, found)
   const source = parseCopySource(ctx)
   const src = readCopySource(ctx, source)
@@ -271,6 +295,8 @@ export function copyObject(ctx: RequestContext, op: Op<'CopyObject'>, found: Buc
         }
   const tagged: ObjectAttributes =
     taggingDirective === 'replace' ? { ...attributes, tagging: parseTagging(header(ctx, 'x-oss-tagging')) } : { ...attributes, tagging: src.tagging }
+  // A Multipart or Appendable source has no stored MD5; let the store compute it without blocking.
+  if (src.type !== 'Normal') await ctx.services.store.prepareCopy?.(src)
   const obj = ctx.services.store.copyObject(src, op.bucket, op.key, tagged, { forbidOverwrite: forbidOverwrite(ctx) })
   sendXml(
     ctx,
