@@ -97,6 +97,26 @@ export interface StagedBlob {
   discard(): Promise<void>
 }
 
+/**
+ * A blob being written piece by piece while readers follow it (mirror read-while-fill). The owner
+ * writes chunks, releases bytes to readers, then finishes (fsync + rename: a StagedBlob to commit)
+ * or aborts (file removed, every reader fails with the reason).
+ */
+export interface StagingBlob {
+  /** Bytes written so far. */
+  readonly size: number
+  /** Appends a chunk; one call at a time. Throws BodyTooLarge past maxSize. */
+  write(chunk: Uint8Array): Promise<void>
+  /** Readers may have bytes up to `bytes` (monotonic); `complete`: no byte will follow. */
+  release(bytes: number, complete: boolean): void
+  /** Bytes [start, end] (inclusive; to the end when undefined) as they are released; the caller destroys it when done. */
+  tail(start: number, end?: number): Readable
+  /** Makes the bytes durable and hands them over as a StagedBlob. Tails keep reading. */
+  finish(): Promise<StagedBlob>
+  /** Removes the file unless finished, and fails every tail with `reason`. Idempotent. */
+  abort(reason: Error): Promise<void>
+}
+
 export interface StageOptions {
   /** Refuse (BodyTooLarge) as soon as more bytes than this arrive. */
   readonly maxSize: number
@@ -222,6 +242,8 @@ export interface ObjectStore {
   openObject(object: ObjectRecord, range?: ByteRange): Readable
   /** Writes a body to a temp file in the data dir, hashing on the way, then fsyncs it. Throws BodyTooLarge. */
   stageBlob(body: Readable, options: StageOptions): Promise<StagedBlob>
+  /** Starts a StagingBlob in the data dir's temp area. */
+  openStaging(options: { readonly maxSize: number }): Promise<StagingBlob>
   /**
    * Commits a staged blob as bucket/key, replacing any current object (whose bytes are freed).
    * Throws BucketNotFound, ObjectExists, ObjectImmutable (retention), ObjectChanged; on a throw the

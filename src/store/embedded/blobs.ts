@@ -132,7 +132,7 @@ export class BlobFiles {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r')
   try {
     await fh.sync()

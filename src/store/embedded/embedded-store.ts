@@ -51,6 +51,7 @@ import type {
   Part,
   Redundancy,
   StagedBlob,
+  StagingBlob,
   StageOptions,
   StorageClass,
   StoredHeaders,
@@ -63,6 +64,7 @@ import { isProtected } from '../worm.js'
 import { BlobFiles, randomId } from './blobs.js'
 import type { ReadPiece } from './blobs.js'
 import { crc64Combine } from '../../util/crc64.js'
+import { GrowingFile } from './growing.js'
 import { Meta } from './meta.js'
 import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
 
@@ -316,6 +318,24 @@ export class EmbeddedStore implements ObjectStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
       throw err
+    }
+  }
+
+  async openStaging(options: { readonly maxSize: number }): Promise<StagingBlob> {
+    const file = await GrowingFile.create(this.files, options.maxSize)
+    const files = this.files
+    return {
+      get size() {
+        return file.size
+      },
+      write: (chunk) => file.write(chunk),
+      release: (bytes, complete) => file.release(bytes, complete),
+      tail: (start, end) => file.tail(start, end),
+      abort: (reason) => file.abort(reason),
+      finish: async () => {
+        const f = await file.finish()
+        return new EmbeddedStagedBlob(files, f.id, f.size, f.md5, f.crc64)
+      },
     }
   }
 

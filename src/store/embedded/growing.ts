@@ -1,0 +1,196 @@
+/**
+ * A blob written piece by piece while readers follow it (read-while-fill). Bytes go to
+ * `tmp/<id>` with hashes computed on the way; readers tail the file with their own descriptors, at
+ * their own pace, and see only bytes the owner has released. finish() fsyncs and renames the file
+ * to its blob path exactly as BlobFiles.stage does; abort() removes it and fails every reader.
+ */
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { Crc64 } from '../../util/crc64.js'
+import { StoreError } from '../errors.js'
+import { randomId, syncDir, type BlobFiles, type StagedFile } from './blobs.js'
+
+const CHUNK = 256 * 1024
+
+export class GrowingFile {
+  readonly id: string
+  private readonly files: BlobFiles
+  private readonly maxSize: number
+  private readonly md5 = createHash('md5')
+  private readonly crc = new Crc64()
+  private fh: fsp.FileHandle | undefined
+  private path: string
+  private written = 0
+  private released = 0
+  private complete = false
+  private failure: Error | undefined
+  private finished = false
+  private readonly waiters = new Set<() => void>()
+
+  private constructor(files: BlobFiles, id: string, fh: fsp.FileHandle, maxSize: number) {
+    this.files = files
+    this.id = id
+    this.fh = fh
+    this.maxSize = maxSize
+    this.path = path.join(files.tmpDir, id)
+  }
+
+  static async create(files: BlobFiles, maxSize: number): Promise<GrowingFile> {
+    const id = randomId()
+    const fh = await fsp.open(path.join(files.tmpDir, id), 'wx')
+    return new GrowingFile(files, id, fh, maxSize)
+  }
+
+  get size(): number {
+    return this.written
+  }
+
+  /** Appends a chunk (not yet durable); refuses past maxSize with BodyTooLarge. One write at a time. */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
+    if (this.written + chunk.length > this.maxSize) throw new StoreError('BodyTooLarge')
+    let off = 0
+    while (off < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.written + off)
+      off += bytesWritten
+    }
+    this.md5.update(chunk)
+    this.crc.update(chunk)
+    this.written += chunk.length
+  }
+
+  /** Lets readers have bytes up to `bytes`; `complete` says no byte will follow. */
+  release(bytes: number, complete: boolean): void {
+    this.released = Math.max(this.released, Math.min(bytes, this.written))
+    if (complete) this.complete = true
+    this.notify()
+  }
+
+  /** fsync, close, rename to the blob path, fsync the directory. Readers keep reading. */
+  async finish(): Promise<StagedFile> {
+    const fh = this.fh
+    if (fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
+    this.fh = undefined
+    await fh.sync()
+    await fh.close()
+    const final = this.files.pathOf(this.id)
+    await fsp.rename(this.path, final)
+    this.path = final
+    await syncDir(path.dirname(final))
+    this.finished = true
+    return { id: this.id, size: this.written, md5: this.md5.digest(), crc64: this.crc.digest() }
+  }
+
+  /** Removes the file (unless finish() handed it over) and fails every reader with `reason`. */
+  async abort(reason: Error): Promise<void> {
+    if (this.failure !== undefined) return
+    this.failure = reason
+    this.notify()
+    const fh = this.fh
+    this.fh = undefined
+    if (fh !== undefined) await fh.close().catch(() => undefined)
+    if (!this.finished) await fsp.rm(this.path, { force: true })
+  }
+
+  /** A reader of bytes [start, end] (inclusive; to the end when undefined) as they are released. */
+  tail(start: number, end: number | undefined): Readable {
+    let fd: number
+    try {
+      fd = fs.openSync(path.join(this.files.tmpDir, this.id), 'r')
+    } catch {
+      // Already renamed into place by finish().
+      fd = fs.openSync(this.files.pathOf(this.id), 'r')
+    }
+    return new TailReader(this, fd, start, end)
+  }
+
+  /** @internal for TailReader */
+  state(): { released: number; complete: boolean; failure: Error | undefined } {
+    return { released: this.released, complete: this.complete, failure: this.failure }
+  }
+
+  /** @internal for TailReader: calls `fn` once on the next change. */
+  onChange(fn: () => void): () => void {
+    this.waiters.add(fn)
+    return () => this.waiters.delete(fn)
+  }
+
+  private notify(): void {
+    const list = [...this.waiters]
+    this.waiters.clear()
+    for (const fn of list) fn()
+  }
+}
+
+class TailReader extends Readable {
+  private readonly file: GrowingFile
+  private fd: number | undefined
+  private pos: number
+  private readonly end: number | undefined
+  private busy = false
+  private unwait: (() => void) | undefined
+
+  constructor(file: GrowingFile, fd: number, start: number, end: number | undefined) {
+    super({ highWaterMark: CHUNK })
+    this.file = file
+    this.fd = fd
+    this.pos = start
+    this.end = end
+  }
+
+  override _read(): void {
+    if (this.busy || this.fd === undefined) return
+    const { released, complete, failure } = this.file.state()
+    if (failure !== undefined) {
+      this.destroy(failure)
+      return
+    }
+    if (this.end !== undefined && this.pos > this.end) {
+      this.push(null)
+      return
+    }
+    if (this.pos >= released) {
+      if (complete) {
+        this.push(null)
+        return
+      }
+      this.unwait = this.file.onChange(() => {
+        this.unwait = undefined
+        this._read()
+      })
+      return
+    }
+    const n = Math.min(CHUNK, released - this.pos, this.end === undefined ? Infinity : this.end + 1 - this.pos)
+    const buf = Buffer.allocUnsafe(n)
+    this.busy = true
+    fs.read(this.fd, buf, 0, n, this.pos, (err, bytesRead) => {
+      this.busy = false
+      if (this.destroyed) {
+        this.closeFd()
+        return
+      }
+      if (err !== null) {
+        this.destroy(err)
+        return
+      }
+      this.pos += bytesRead
+      this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead))
+    })
+  }
+
+  private closeFd(): void {
+    if (this.fd !== undefined && !this.busy) {
+      fs.close(this.fd, () => undefined)
+      this.fd = undefined
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.unwait?.()
+    this.closeFd()
+    cb(err)
+  }
+}
