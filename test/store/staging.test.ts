@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { test } from 'node:test'
+import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js'
+import { crc64 } from '../../src/util/crc64.js'
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of stream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+async function openStore(t: { after(fn: () => Promise<void>): void }): Promise<{ store: EmbeddedStore; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ms-staging-'))
+  const store = EmbeddedStore.open(dir)
+  t.after(async () => {
+    store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  store.createBucket({ name: 'bkt', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+  return { store, dir }
+}
+
+const ATTRS = { headers: {}, userMeta: [], acl: 'default', storageClass: 'Standard', tagging: undefined, mirrored: true } as const
+
+void test('StagingBlob tail readers see only released bytes, follow the growing file, and end on completion', async (t) => {
+  const { store } = await openStore(t)
+  const staging = await store.openStaging({ maxSize: 1 << 20 })
+  const whole = staging.tail(0)
+  const ranged = staging.tail(3, 6)
+  const wholeP = collect(whole)
+  const rangedP = collect(ranged)
+  await staging.write(Buffer.from('hello '))
+  staging.release(staging.size, false)
+  await staging.write(Buffer.from('world'))
+  // Hold back the last byte until the commit, as a fill does.
+  staging.release(staging.size - 1, false)
+  assert.equal((await rangedP).toString(), 'lo w')
+  const staged = await staging.finish()
+  const obj = store.putObject('bkt', 'k', staged, ATTRS, { mustBeAbsent: true })
+  staging.release(obj.size, true)
+  assert.equal((await wholeP).toString(), 'hello world')
+  assert.equal(obj.etag, createHash('md5').update('hello world').digest('hex').toUpperCase())
+  assert.equal(obj.crc64, crc64(Buffer.from('hello world')).toString())
+  assert.equal((await collect(store.openObject(obj))).toString(), 'hello world')
+})
+
+void test('StagingBlob abort fails every tail reader and leaves no file behind', async (t) => {
+  const { store, dir } = await openStore(t)
+  const staging = await store.openStaging({ maxSize: 1 << 20 })
+  const reader = staging.tail(0)
+  const outcome = collect(reader).then(
+    () => 'ended',
+    (err: unknown) => err,
+  )
+  await staging.write(Buffer.from('partial'))
+  staging.release(staging.size, false)
+  const reason = new Error('origin reset')
+  await staging.abort(reason)
+  assert.equal(await outcome, reason)
+  assert.deepEqual(await readdir(join(dir, 'tmp')), [])
+  const swept = await store.sweep()
+  assert.equal(swept.removedFiles, 0)
+})
+
+void test('StagingBlob refuses bytes past maxSize', async (t) => {
+  const { store } = await openStore(t)
+  const staging = await store.openStaging({ maxSize: 4 })
+  await staging.write(Buffer.from('abcd'))
+  await assert.rejects(staging.write(Buffer.from('e')), (err: Error & { code?: string }) => err.code === 'BodyTooLarge')
+  await staging.abort(new Error('too large'))
+})
