@@ -286,7 +286,8 @@ export function rememberCompiled(doc: WebsiteDocument): void {
 
 /**
  * The stored document (`bucket.website`) → its rules by ascending RuleNumber, cached by the string
- * (LRU of 128), so a GET miss does not re-parse. A stored document that no longer compiles throws.
+ * (LRU of 128), so a GET miss does not re-parse. A stored document that no longer compiles throws a
+ * plain Error (→ InternalError), not a RulesError.
  */
 export function compiledRules(websiteXml: string): readonly RoutingRule[] {
   const hit = cache.get(websiteXml)
@@ -294,7 +295,15 @@ export function compiledRules(websiteXml: string): readonly RoutingRule[] {
     remember(websiteXml, hit)
     return hit
   }
-  const rules = Object.freeze([...readWebsite(websiteXml).rules])
+  let doc: WebsiteDocument
+  try {
+    doc = readWebsite(websiteXml)
+  } catch (err) {
+    // Not the client's fault (it was accepted when stored): an internal error, never a 400 on a GET.
+    if (err instanceof RulesError) throw new Error(`Stored website configuration no longer compiles: ${err.detail}`, { cause: err })
+    throw err
+  }
+  const rules = Object.freeze([...doc.rules])
   remember(websiteXml, rules)
   return rules
 }
