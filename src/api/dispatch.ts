@@ -6,8 +6,8 @@ import * as list from './handlers/list.js'
 import * as multipart from './handlers/multipart.js'
 import * as object from './handlers/object.js'
 import { listBuckets } from './handlers/service.js'
+import * as website from './handlers/website.js'
 import * as worm from './handlers/worm.js'
-import { OssError } from './oss-error.js'
 import type { Operation } from './operations.js'
 
 /** `bucket` is the bucket row found while authorising (undefined if absent or not looked up). */
@@ -38,10 +38,11 @@ export async function dispatch(ctx: RequestContext, op: Operation, bucket: Bucke
     case 'ListMultipartUploads':
       return multipart.listMultipartUploads(ctx, op, bucket)
     case 'PutBucketWebsite':
+      return website.putBucketWebsite(ctx, op, bucket)
     case 'GetBucketWebsite':
+      return website.getBucketWebsite(ctx, op, bucket)
     case 'DeleteBucketWebsite':
-      // Mirror rules arrive with the mirror engine (issue 4).
-      throw new OssError('NotImplemented', { message: 'UnsupportedSubresource' })
+      return website.deleteBucketWebsite(ctx, op, bucket)
     case 'InitiateBucketWorm':
       return worm.initiateBucketWorm(ctx, op, bucket)
     case 'AbortBucketWorm':
