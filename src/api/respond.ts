@@ -2,12 +2,12 @@
  * The only code that writes responses: common headers (request id, Date, Server), XML bodies,
  * empty bodies, streamed bodies and OSS error documents (HEAD errors in x-oss-err).
  */
-import type { OutgoingHttpHeaders } from 'node:http'
+import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { RequestContext } from './context.js'
 import { MIRROR_FAILURE_MESSAGES, OSS_ERRORS, OSS_MESSAGES } from './errors.js'
-import type { OssError } from './oss-error.js'
+import { OssError } from './oss-error.js'
 import { buildXml } from './xml/build.js'
 
 function baseHeaders(ctx: RequestContext): OutgoingHttpHeaders {
@@ -50,7 +50,7 @@ export async function sendStream(ctx: RequestContext, status: number, headers: O
 }
 
 /** The error document exactly as OSS shapes it. */
-export function errorXml(ctx: RequestContext, err: OssError): { xml: string; status: number; message: string } {
+export function errorXml(ctx: Pick<RequestContext, 'id' | 'host'>, err: OssError): { xml: string; status: number; message: string } {
   const spec = OSS_ERRORS[err.code]
   const o = err.options
   const message =
@@ -72,6 +72,33 @@ export function errorXml(ctx: RequestContext, err: OssError): { xml: string; sta
   return { xml: buildXml('Error', children), status: spec.status, message }
 }
 
+/**
+ * The whole HTTP/1.1 response, as a string for the socket, for a request node:http could not parse
+ * (no RequestContext exists); the connection closes after it. A HEAD gets the document in x-oss-err.
+ */
+export function clientErrorResponse(id: string, err: OssError, head: boolean): string {
+  const { xml, status } = errorXml({ id, host: '' }, err)
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, `x-oss-request-id: ${id}`, 'server: AliyunOSS', `date: ${new Date().toUTCString()}`]
+  if (head) lines.push(`x-oss-err: ${Buffer.from(xml, 'utf8').toString('base64')}`, 'content-length: 0')
+  else lines.push('content-type: application/xml', `content-length: ${Buffer.byteLength(xml)}`)
+  lines.push('connection: close')
+  return `${lines.join('\r\n')}\r\n\r\n${head ? '' : xml}`
+}
+
+/** Node clients (ali-oss included) refuse response headers over 16 KB in total by default. */
+const MAX_ERR_HEADER = 8 * 1024
+
+/**
+ * x-oss-err: the error document, base64. Signature diagnostics echo the request's headers and can
+ * be huge, so past MAX_ERR_HEADER the long extras are left out (the body-less answer stays readable).
+ */
+function errHeader(ctx: RequestContext, err: OssError, xml: string): string {
+  const full = Buffer.from(xml, 'utf8').toString('base64')
+  if (full.length <= MAX_ERR_HEADER) return full
+  const extras = (err.options.extras ?? []).filter(([, value]) => value.length <= 256)
+  return Buffer.from(errorXml(ctx, new OssError(err.code, { ...err.options, extras })).xml, 'utf8').toString('base64')
+}
+
 export function sendError(ctx: RequestContext, err: OssError): void {
   const { xml, status } = errorXml(ctx, err)
   ctx.outcome.code = err.code
@@ -83,7 +110,7 @@ export function sendError(ctx: RequestContext, err: OssError): void {
   const headers: OutgoingHttpHeaders = { ...baseHeaders(ctx), ...(err.options.headers ?? {}) }
   if (err.options.ec !== undefined) headers['x-oss-ec'] = err.options.ec
   if (ctx.method === 'HEAD') {
-    headers['x-oss-err'] = Buffer.from(xml, 'utf8').toString('base64')
+    headers['x-oss-err'] = errHeader(ctx, err, xml)
     headers['content-length'] = '0'
     res.writeHead(status, headers)
     res.end()

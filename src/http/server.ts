@@ -8,6 +8,8 @@ import type { Logger } from 'pino'
 import type { HeaderList } from '../auth/types.js'
 import type { RequestContext, Services } from '../api/context.js'
 import { handleRequest } from '../api/handle.js'
+import { OssError } from '../api/oss-error.js'
+import { clientErrorResponse } from '../api/respond.js'
 import { parseQuery } from '../api/router.js'
 import { newRequestId } from './request-id.js'
 import { splitTarget } from './addressing.js'
@@ -88,10 +90,15 @@ export class HttpServer {
     })
     this.server.setTimeout(options.idleTimeoutMs ?? 120_000, (socket) => socket.destroy())
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (socket.writable && !socket.destroyed) {
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
-        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-      } else socket.destroy()
+      if (!socket.writable || socket.destroyed) socket.destroy()
+      else if (err.code === 'HPE_HEADER_OVERFLOW') socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      else {
+        // An unparsable request still gets an OSS error document with a request id.
+        const oss = err.code === 'HPE_INVALID_METHOD' ? new OssError('MethodNotAllowed') : new OssError('InvalidArgument')
+        const head = (err as { rawPacket?: unknown }).rawPacket
+        socket.end(clientErrorResponse(newRequestId(), oss, Buffer.isBuffer(head) && head.subarray(0, 5).toString('latin1') === 'HEAD '))
+      }
     })
   }
 
