@@ -494,7 +494,10 @@ export class OriginClient {
 /**
  * True when undici destroyed the socket because bytes followed the message we just completed:
  * on a keep-alive connection it parses them as an unsolicited response ('bad response' or an
- * llhttp error); after `Connection: close` it pauses and leaves them unread on the socket.
+ * llhttp error) in the same read, before the body's 'end' reaches us.
+ * Known limit: after `Connection: close` undici destroys the socket at the declared length and
+ * drops the surplus unseen, so such a response passes with exactly Content-Length bytes. Surplus
+ * arriving in a later read than the last body byte is not seen either.
  */
 function trailingGarbage(conn: Connection): boolean {
   const { socket, state } = conn
@@ -502,6 +505,5 @@ function trailingGarbage(conn: Connection): boolean {
   const errored = socket.errored
   if (errored === null) return false
   const code = errorCode(errored)
-  if (code === 'UND_ERR_INFO') return socket.readableLength > 0
   return code.startsWith('HPE_') || (code === 'UND_ERR_SOCKET' && errored.message === 'bad response')
 }
