@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import OSS from 'ali-oss'
 import { raw, xmlField } from '../support/raw.js'
-import { call, crcOf, etagOf, md5Base64, socketRequest, v1Authorization } from '../support/object-http.js'
+import { call, crcOf, etagOf, keyPath, md5Base64, socketRequest, v1Authorization } from '../support/object-http.js'
 import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, KEY_CTRL, KEY_DOTDOT, KEY_MAX, KEY_UTF8, startTestServer, type TestServer } from '../support/server.js'
 
 const B = 'wire-bkt'
@@ -659,4 +659,122 @@ void test('a presigned URL carrying response-content-disposition applies it', as
   // The override is signed: changing it breaks the signature.
   const tampered = await raw(server, { path: `${url.pathname}${url.search.replace('d.bin', 'e.bin')}`, headers: { host: url.host } })
   assert.equal(tampered.status, 403)
+})
+
+// ── More edges ───────────────────────────────────────────────────────────────────────────────
+
+void test('a user metadata name with characters other than letters, digits and "-" answers 400 InvalidArgument', async (t) => {
+  const server = await serverWithBucket(t)
+  const res = await call(server, 'PUT', B, 'k', { body: 'x', headers: { 'x-oss-meta-bad_name': 'v' } })
+  assert.equal(res.status, 400)
+  assert.equal(xmlField(res.text, 'Code'), 'InvalidArgument')
+  assert.equal((await call(server, 'HEAD', B, 'k')).status, 404)
+})
+
+void test('keys starting with "/", holding NUL or invalid UTF-8 answer 400 InvalidObjectName', async (t) => {
+  const server = await serverWithBucket(t)
+  for (const path of [`/${B}//lead`, `/${B}/nul%00byte`, `/${B}/bad%FFutf8`, `/${B}/bad%E4%B8`]) {
+    const res = await raw(server, { method: 'PUT', path, body: 'x' })
+    assert.equal(res.status, 400, path)
+    assert.equal(xmlField(res.text, 'Code'), 'InvalidObjectName', path)
+    assert.match(header(res, 'x-oss-request-id') ?? '', /^[0-9A-F]{24}$/)
+  }
+})
+
+void test('keys with "?", "#", "%" and "+" round trip when percent-encoded', async (t) => {
+  const server = await serverWithBucket(t)
+  for (const key of ['what?#%25+plus.txt', 'q=1&r=2', '100%']) {
+    assert.equal((await call(server, 'PUT', B, key, { body: key })).status, 200, key)
+    assert.equal((await call(server, 'GET', B, key)).text, key)
+  }
+  // A raw `+` in the path is a plus, not a space.
+  assert.equal((await call(server, 'PUT', B, 'a+b', { body: 'plus' })).status, 200)
+  const res = await raw(server, { path: `/${B}/a+b`, sign: { bucket: B, key: 'a+b' } })
+  assert.equal(res.text, 'plus')
+})
+
+void test('a self-copy without a directive takes the request metadata, like putMeta', async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'PUT', B, 'self', { body: 'keep', headers: { 'x-oss-meta-old': '1', 'content-type': 'text/old' } })
+  const res = await call(server, 'PUT', B, 'self', { headers: { 'x-oss-copy-source': `/${B}/self`, 'x-oss-meta-new': '2' } })
+  assert.equal(res.status, 200)
+  const get = await call(server, 'GET', B, 'self')
+  assert.equal(get.text, 'keep')
+  assert.equal(header(get, 'x-oss-meta-old'), undefined)
+  assert.equal(header(get, 'x-oss-meta-new'), '2')
+})
+
+void test('CopyObject between buckets decodes the source key once, "/" encoded or not', async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'PUT', 'other-bkt', undefined)
+  const key = 'dir/中文 ?&+.txt'
+  await call(server, 'PUT', 'other-bkt', key, { body: 'across' })
+  for (const source of [`/other-bkt/${encodeURIComponent(key)}`, `/other-bkt/${keyPath(key)}`]) {
+    const res = await call(server, 'PUT', B, 'dst', { headers: { 'x-oss-copy-source': source } })
+    assert.equal(res.status, 200, source)
+    assert.equal((await call(server, 'GET', B, 'dst')).text, 'across')
+    await call(server, 'DELETE', B, 'dst')
+  }
+})
+
+void test('CopyObject with an unknown x-oss-metadata-directive answers 400 InvalidArgument', async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'PUT', B, 'src', { body: 'x' })
+  const res = await call(server, 'PUT', B, 'dst', { headers: { 'x-oss-copy-source': `/${B}/src`, 'x-oss-metadata-directive': 'MERGE' } })
+  assert.equal(res.status, 400)
+  assert.equal(xmlField(res.text, 'Code'), 'InvalidArgument')
+})
+
+void test('AppendObject without a numeric position answers 400 InvalidArgument', async (t) => {
+  const server = await serverWithBucket(t)
+  for (const query of [{ append: '' }, { append: '', position: 'abc' }, { append: '', position: '-1' }]) {
+    const res = await call(server, 'POST', B, 'log', { query, body: 'x' })
+    assert.equal(res.status, 400, JSON.stringify(query))
+    assert.equal(xmlField(res.text, 'Code'), 'InvalidArgument')
+  }
+  assert.equal((await call(server, 'HEAD', B, 'log')).status, 404)
+})
+
+void test('the ETag an append answers is the one GET and HEAD report', async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'POST', B, 'log', { query: { append: '', position: '0' }, body: 'abc' })
+  const second = await call(server, 'POST', B, 'log', { query: { append: '', position: '3' }, body: 'def' })
+  assert.match(header(second, 'etag') ?? '', /^"[0-9A-F]{32}"$/)
+  assert.equal(header(await call(server, 'HEAD', B, 'log'), 'etag'), header(second, 'etag'))
+  assert.equal(header(await call(server, 'GET', B, 'log'), 'etag'), header(second, 'etag'))
+})
+
+void test('conditional headers on PutObject are ignored', async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'PUT', B, 'k', { body: 'one' })
+  const res = await call(server, 'PUT', B, 'k', { body: 'two', headers: { 'if-match': '"nope"', 'if-modified-since': 'Fri, 01 Jan 2100 00:00:00 GMT' } })
+  assert.equal(res.status, 200)
+  assert.equal((await call(server, 'GET', B, 'k')).text, 'two')
+})
+
+void test('an anonymous HEAD of a private object answers a body-less 403 with x-oss-err', async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'PUT', B, 'k', { body: 'x' })
+  const res = await call(server, 'HEAD', B, 'k', { anonymous: true })
+  assert.equal(res.status, 403)
+  assert.equal(res.body.length, 0)
+  assert.equal(xmlField(Buffer.from(header(res, 'x-oss-err') ?? '', 'base64').toString(), 'Code'), 'AccessDenied')
+})
+
+void test('a PutObject whose client leaves mid-body stores nothing and leaves the previous object', async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'PUT', B, 'partial', { body: 'previous' })
+  const date = new Date().toUTCString()
+  const auth = v1Authorization('PUT', B, 'partial', { 'x-oss-date': date })
+  const outcome = await socketRequest(
+    server.port,
+    `PUT /${B}/partial HTTP/1.1\r\nHost: 127.0.0.1\r\nx-oss-date: ${date}\r\nAuthorization: ${auth}\r\nContent-Length: 100\r\n\r\n`,
+    Buffer.from('only ten b'),
+    { endAfterWrite: true },
+  ).then(
+    (r) => r.status,
+    () => 'closed',
+  )
+  assert.ok(outcome === 'closed' || outcome === 400, String(outcome))
+  assert.equal((await call(server, 'GET', B, 'partial')).text, 'previous')
 })

@@ -75,7 +75,7 @@ export interface SocketResponse {
  * response, then closes the connection. For requests node:http would "fix" (no Content-Length, a
  * declared length with no body).
  */
-export function socketRequest(port: number, head: string, body?: Buffer): Promise<SocketResponse> {
+export function socketRequest(port: number, head: string, body?: Buffer, options: { endAfterWrite?: boolean } = {}): Promise<SocketResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port })
     let buf = Buffer.alloc(0)
@@ -106,5 +106,7 @@ export function socketRequest(port: number, head: string, body?: Buffer): Promis
     socket.on('close', () => finish(() => reject(new Error('connection closed before a response'))))
     socket.write(head, 'latin1')
     if (body !== undefined) socket.write(body)
+    // Half-close: the server sees the body end early (a client that leaves mid-upload).
+    if (options.endAfterWrite === true) socket.end()
   })
 }
