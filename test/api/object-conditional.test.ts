@@ -285,3 +285,15 @@ void describe('CopyObject source conditions', () => {
     assert.equal((await call(server, 'GET', B, 'dst')).text, BODY)
   })
 })
+
+void test('objects made by AppendObject and CopyObject answer 304 to If-Modified-Since set to their response Date', async (t) => {
+  const { server } = await withObject(t)
+  const append = await call(server, 'POST', B, 'log', { query: { append: '', position: '0' }, body: 'abc' })
+  const copy = await call(server, 'PUT', B, 'copy', { headers: { 'x-oss-copy-source': `/${B}/obj` } })
+  for (const [key, res] of [['log', append], ['copy', copy]] as const) {
+    assert.equal(res.status, 200)
+    const date = header(res, 'date') ?? ''
+    assert.equal((await call(server, 'GET', B, key, { headers: { 'if-modified-since': date } })).status, 304, key)
+    assert.equal((await call(server, 'GET', B, key, { headers: { 'if-unmodified-since': date } })).status, 200, key)
+  }
+})

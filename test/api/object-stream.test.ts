@@ -75,3 +75,28 @@ void test('a 200 MiB PUT streamed with Content-Length reads back with the same M
   assert.equal(tail.status, 206)
   assert.deepEqual(tail.body, Buffer.concat([chunk(CHUNKS - 2).subarray(CHUNK - 2), chunk(CHUNKS - 1).subarray(0, 6)]))
 })
+
+void test('GETs racing overwrites of the same key each return one whole version, matching its ETag', { timeout: 120_000 }, async (t) => {
+  const server = await startTestServer(t)
+  await call(server, 'PUT', B, undefined)
+  const versions = [Buffer.alloc(300_000, 'a'), Buffer.alloc(150_000, 'b'), Buffer.alloc(450_000, 'c')]
+  await call(server, 'PUT', B, 'hot', { body: versions[0]! })
+  let writing = true
+  const writer = (async () => {
+    for (let i = 1; i <= 30; i++) await call(server, 'PUT', B, 'hot', { body: versions[i % versions.length]! })
+    writing = false
+  })()
+  const readers = Array.from({ length: 4 }, async () => {
+    let reads = 0
+    while (writing || reads === 0) {
+      const res = await call(server, 'GET', B, 'hot')
+      assert.equal(res.status, 200)
+      const version = versions.find((v) => v.equals(res.body))
+      assert.ok(version !== undefined, `torn read of ${res.body.length} bytes`)
+      assert.equal(res.headers.etag, `"${createHash('md5').update(version).digest('hex').toUpperCase()}"`)
+      assert.equal(res.headers['content-length'], String(version.length))
+      reads++
+    }
+  })
+  await Promise.all([writer, ...readers])
+})

@@ -7,6 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import OSS from 'ali-oss'
+import { signV1 } from '../../src/auth/sign.js'
 import { raw, xmlField } from '../support/raw.js'
 import { call, crcOf, etagOf, keyPath, md5Base64, socketRequest, v1Authorization } from '../support/object-http.js'
 import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, KEY_CTRL, KEY_DOTDOT, KEY_MAX, KEY_UTF8, startTestServer, type TestServer } from '../support/server.js'
@@ -777,4 +778,18 @@ void test('a PutObject whose client leaves mid-body stores nothing and leaves th
   )
   assert.ok(outcome === 'closed' || outcome === 400, String(outcome))
   assert.equal((await call(server, 'GET', B, 'partial')).text, 'previous')
+})
+
+void test('AppendObject declaring more than 5 GB in total is refused with 400 before the body is read', { timeout: 30_000 }, async (t) => {
+  const server = await serverWithBucket(t)
+  await call(server, 'POST', B, 'log', { query: { append: '', position: '0' }, body: 'abc' })
+  const date = new Date().toUTCString()
+  const auth = signV1({ method: 'POST', bucket: B, key: 'log', subresources: { append: undefined, position: '3' }, headers: { 'x-oss-date': date }, secret: ACCESS_KEY_SECRET, accessKeyId: ACCESS_KEY_ID })
+  const res = await socketRequest(
+    server.port,
+    `POST /${B}/log?append&position=3 HTTP/1.1\r\nHost: 127.0.0.1\r\nx-oss-date: ${date}\r\nAuthorization: ${auth}\r\nContent-Length: ${5 * 1024 ** 3 - 2}\r\n\r\n`,
+  )
+  assert.equal(res.status, 400)
+  assert.equal(xmlField(res.body.toString(), 'Code'), 'InvalidArgument')
+  assert.equal((await call(server, 'GET', B, 'log')).text, 'abc')
 })
