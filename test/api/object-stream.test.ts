@@ -1,4 +1,4 @@
-/** A 200 MiB body generated on the fly goes up and comes back intact, never allocated whole here. */
+/** Streaming and races: a 200 MiB body generated on the fly (never allocated whole here) round trips; GETs racing overwrites never tear. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
