@@ -2,6 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { AuthResult, CredentialStore, HeaderList } from '../auth/types.js'
+import type { Metrics } from '../metrics/metrics.js'
+import type { MirrorEngine } from '../mirror/engine.js'
 import type { ObjectStore } from '../store/types.js'
 import type { Query } from './router.js'
 
@@ -15,6 +17,8 @@ export interface ServerSettings {
 
 export interface Services {
   readonly store: ObjectStore
+  readonly mirror: MirrorEngine
+  readonly metrics: Metrics
   readonly credentials: CredentialStore
   readonly settings: ServerSettings
   readonly now: () => Date
@@ -36,7 +40,7 @@ export interface RequestContext {
   readonly rawQuery: string
   readonly query: Query
   /** The target was not valid UTF-8 or had a bad escape: answered with an error before anything else. */
-  readonly badTarget: boolean
+  readonly badTarget: 'path' | 'query' | undefined
   /** Lowercase name → values in arrival order, from rawHeaders. */
   readonly headers: HeaderList
   bucket: string | undefined

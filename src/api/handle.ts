@@ -62,7 +62,8 @@ export async function handleRequest(ctx: RequestContext): Promise<void> {
   const started = process.hrtime.bigint()
   let opName = 'Unknown'
   try {
-    if (ctx.badTarget) throw new OssError('InvalidObjectName')
+    if (ctx.badTarget === 'path') throw new OssError('InvalidObjectName')
+    if (ctx.badTarget === 'query') throw new OssError('InvalidArgument')
     let readings: Resolution[]
     try {
       readings = resolveAddress(ctx.req.headers.host, ctx.rawPath, ctx.services.settings.domains)
@@ -95,6 +96,7 @@ export async function handleRequest(ctx: RequestContext): Promise<void> {
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6
     const status = ctx.res.statusCode
+    ctx.services.metrics.requests.inc({ op: opName, status })
     const line = { op: opName, method: ctx.method, status, code: ctx.outcome.code, bytes: ctx.outcome.bytes, ms: Math.round(ms * 100) / 100 }
     if (status >= 500) ctx.log.warn(line, 'Request done')
     else if (status >= 400) ctx.log.info(line, 'Request done')

@@ -4,6 +4,7 @@
  */
 import { AuthError, type AuthErrorReason } from '../auth/errors.js'
 import { BadTarget } from '../http/addressing.js'
+import { MirrorFailure } from '../mirror/failures.js'
 import { RulesError } from '../mirror/rules.js'
 import { StoreError } from '../store/errors.js'
 import { OSS_EC } from './errors.js'
@@ -112,6 +113,7 @@ export function toOssError(err: unknown): OssError | undefined {
   if (err instanceof OssError) return err
   if (err instanceof StoreError) return fromStoreError(err)
   if (err instanceof AuthError) return fromAuthError(err)
+  if (err instanceof MirrorFailure) return new OssError('MirrorFailed', { mirrorReason: err.reason, ec: err.ec })
   if (err instanceof BadTarget) return new OssError('InvalidObjectName')
   if (err instanceof RulesError) return new OssError(err.kind === 'malformed' ? 'MalformedXML' : 'InvalidArgument')
   return undefined

@@ -44,12 +44,16 @@ export function buildContext(req: IncomingMessage, res: ServerResponse, services
   })
   let target = { rawPath: '/', rawQuery: '' }
   let query = new Map<string, string>()
-  let badTarget = false
+  let badTarget: 'path' | 'query' | undefined
   try {
     target = splitTarget(req.url ?? '/')
+  } catch {
+    badTarget = 'path'
+  }
+  try {
     query = parseQuery(target.rawQuery)
   } catch {
-    badTarget = true
+    badTarget ??= 'query'
   }
   const headers = headerList(req.rawHeaders)
   return {

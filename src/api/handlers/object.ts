@@ -27,6 +27,7 @@ import { buildXml } from '../xml/build.js'
 import { childElements, childText, parseXml } from '../xml/parse.js'
 import { encodingIsUrl, ownerNode, requireBucket, urlEncodeKey } from './common.js'
 import { aclNode } from './bucket.js'
+import { countMirrorHit, serveMiss } from './mirror.js'
 
 /** The largest CopyObject source. */
 const MAX_COPY_SOURCE = 1024 ** 3
@@ -141,10 +142,14 @@ const STALE_READ_RETRIES = 3
 
 /** GetObject: https://help.aliyun.com/document_detail/31980.html */
 export async function getObject(ctx: RequestContext, op: Op<'GetObject'> | Op<'HeadObject'>, found: Bucket | undefined): Promise<void> {
-  requireBucket(ctx, op.bucket, found)
+  const bucket = requireBucket(ctx, op.bucket, found)
   for (let attempt = 0; ; attempt++) {
     const obj = ctx.services.store.findObject(op.bucket, op.key)
-    if (obj === undefined) throw noSuchKey(op.key)
+    if (obj === undefined) {
+      if (await serveMiss(ctx, bucket, op)) return
+      throw noSuchKey(op.key)
+    }
+    if (attempt === 0) countMirrorHit(ctx, bucket, op.key)
     try {
       await sendObject(ctx, obj)
       return
