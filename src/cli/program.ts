@@ -13,18 +13,21 @@ function fail(message: string): never {
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('mirrorstore')
     .description('OSS-compatible object storage with mirroring-based back-to-origin')
-    .showHelpAfterError()
     .exitOverride((err) => {
       process.exit(err.exitCode === 0 ? 0 : 2)
     })
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // A usage error is one line (commander's message, e.g. "unknown option '--bogus'"), not the help.
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`mirrorstore: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+    })
 
   const serve = program
     .command('serve')
     .description('run the server on embedded storage')
     .addHelpText(
       'after',
-      '\nEnvironment:\n  MIRRORSTORE_ACCESS_KEY_ID, MIRRORSTORE_ACCESS_KEY_SECRET  root credentials (default: generated once, kept in the data dir)\n  MIRRORSTORE_DATA  data directory when --data is not given\n',
+      '\nEnvironment:\n  MIRRORSTORE_ACCESS_KEY_ID, MIRRORSTORE_ACCESS_KEY_SECRET  root credentials (default: generated once, kept in the data dir)\n  MIRRORSTORE_DATA  data directory when --data is not given\n  MIRRORSTORE_LOG_LEVEL  log level when --log-level is not given\n',
     )
   for (const f of SERVE_FLAGS) {
     const opt = new Option(f.flag, f.help)
