@@ -1,7 +1,7 @@
 /** The command line: `mirrorstore serve` and its flags (defined once in config/). */
 import { Command, Option } from 'commander'
 import { ConfigError, loadConfig, SERVE_FLAGS, type RawServeOptions } from '../config/config.js'
-import { startServer } from './serve.js'
+import { startServer, type RunningServer } from './serve.js'
 
 const SHUTDOWN_LIMIT_MS = 15_000
 
@@ -42,26 +42,33 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (err instanceof ConfigError) fail(err.message)
       throw err
     }
-    let server
+    // Handlers go in before start-up: startServer prints "listening on" before it returns, and a
+    // signal sent on seeing that line must still stop the server gracefully.
+    let server: RunningServer | undefined
+    let stopping = false
+    const close = (running: RunningServer): void => {
+      running.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    }
+    const stop = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      process.stdout.write(`received ${signal}, shutting down\n`)
+      setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref()
+      // Still starting: closed as soon as startServer returns.
+      if (server !== undefined) close(server)
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
     try {
       server = await startServer(config, (line) => process.stdout.write(`${line}\n`))
     } catch (err) {
       if (err instanceof ConfigError) fail(err.message)
       throw err
     }
-    let stopping = false
-    const stop = (signal: string): void => {
-      if (stopping) return
-      stopping = true
-      process.stdout.write(`received ${signal}, shutting down\n`)
-      setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref()
-      server.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      )
-    }
-    process.on('SIGTERM', () => stop('SIGTERM'))
-    process.on('SIGINT', () => stop('SIGINT'))
+    if (stopping) close(server)
   })
   await program.parseAsync(argv, { from: 'node' })
 }
