@@ -5,15 +5,15 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import Database from 'better-sqlite3'
 import { crc64 } from '../../src/util/crc64.js'
 import { serveCli, type RunningCli } from '../support/cli.js'
 import { pacedPut } from '../support/paced.js'
 import { signed, xmlField, type RawResponse } from '../support/raw.js'
+import { assertStoreInvariants } from '../support/store-invariants.js'
 
 const BUCKET = 'crash-bkt'
 const KB100 = 100 * 1024
@@ -26,31 +26,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function md5Hex(b: Buffer): string {
   return createHash('md5').update(b).digest('hex').toUpperCase()
-}
-
-/** Every reference counted, every blob row backed by exactly one file, no file without a row, tmp/ empty. */
-async function assertNoOrphans(dir: string): Promise<void> {
-  assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'tmp/ is empty after start-up')
-  const db = new Database(join(dir, 'meta.db'), { readonly: true, fileMustExist: true })
-  try {
-    const rows = db.prepare('SELECT id, size, refs FROM blobs').all() as Array<{ id: string; size: number; refs: number }>
-    const counted = db
-      .prepare(
-        `SELECT blob, count(*) AS n FROM (
-           SELECT blob FROM objects WHERE blob IS NOT NULL
-           UNION ALL SELECT blob FROM segments
-           UNION ALL SELECT blob FROM parts) GROUP BY blob`,
-      )
-      .all() as Array<{ blob: string; n: number }>
-    assert.deepEqual(new Map(rows.map((r) => [r.id, r.refs])), new Map(counted.map((c) => [c.blob, c.n])), 'blob refcounts match references')
-    const files = new Map<string, number>()
-    for (const sub of await readdir(join(dir, 'blobs'))) {
-      for (const name of await readdir(join(dir, 'blobs', sub))) files.set(name, (await stat(join(dir, 'blobs', sub, name))).size)
-    }
-    assert.deepEqual(new Map(rows.map((r) => [r.id, r.size])), files, 'files under blobs/ are exactly the referenced blobs, at their sizes')
-  } finally {
-    db.close()
-  }
 }
 
 class Harness {
@@ -125,7 +100,7 @@ class Harness {
       assert.equal(r.headers['x-oss-hash-crc64ecma'], crc64(r.body).toString(), key)
       this.expected.set(key, [match])
     }
-    await assertNoOrphans(this.dir)
+    await assertStoreInvariants(this.dir)
   }
 }
 
