@@ -19,7 +19,8 @@ function prepareDataDir(dir: string): void {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory')
     accessSync(dir, constants.R_OK | constants.W_OK)
   } catch (err) {
-    const reason = err instanceof Error && 'code' in err ? String((err as NodeJS.ErrnoException).code) : (err as Error).message
+    const code = (err as NodeJS.ErrnoException).code
+    const reason = code === 'EEXIST' || code === 'ENOTDIR' ? 'not a directory' : (code ?? (err as Error).message)
     throw new ConfigError(`Unusable data directory "${dir}": ${reason}`)
   }
 }

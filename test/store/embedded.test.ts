@@ -10,6 +10,7 @@ import Database from 'better-sqlite3'
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js'
 import type { ObjectRecord } from '../../src/store/types.js'
 import { crc64 } from '../../src/util/crc64.js'
+import { assertStoreInvariants } from '../support/store-invariants.js'
 import { attrs, KEY_CTRL, KEY_DOTDOT, KEY_UTF8, md5Hex, objectStoreContract, readAll, stage, throwsCode } from './contract.js'
 
 objectStoreContract('EmbeddedStore', async () => {
@@ -48,31 +49,6 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out.sort()
 }
 
-/** Every blob file has a row and every row's refcount equals the references to it. */
-async function checkInvariants(dir: string): Promise<void> {
-  const db = new Database(path.join(dir, 'meta.db'), { readonly: true })
-  try {
-    const rows = db.prepare('SELECT id, refs FROM blobs').all() as Array<{ id: string; refs: number }>
-    const counted = db
-      .prepare(
-        `SELECT blob, count(*) AS n FROM (
-           SELECT blob FROM objects WHERE blob IS NOT NULL
-           UNION ALL SELECT blob FROM segments
-           UNION ALL SELECT blob FROM parts) GROUP BY blob`,
-      )
-      .all() as Array<{ blob: string; n: number }>
-    assert.deepEqual(
-      new Map(rows.map((r) => [r.id, r.refs])),
-      new Map(counted.map((c) => [c.blob, c.n])),
-    )
-    const files = (await filesUnder(dir)).filter((f) => f.startsWith('blobs' + path.sep)).map((f) => path.basename(f))
-    assert.deepEqual(files.sort(), rows.map((r) => r.id).sort())
-    assert.deepEqual(await fs.readdir(path.join(dir, 'tmp')), [])
-  } finally {
-    db.close()
-  }
-}
-
 void describe('EmbeddedStore internals', () => {
   void test('the data dir holds only meta.db, blobs/xx/<id> and tmp/; keys never become paths', async (t) => {
     const dir = await tempDir(t)
@@ -82,7 +58,7 @@ void describe('EmbeddedStore internals', () => {
     for (const f of await filesUnder(dir)) {
       assert.match(f, /^(meta\.db(-wal|-shm)?|blobs\/[0-9a-f]{2}\/[0-9a-f]{32})$/, f)
     }
-    await checkInvariants(dir)
+    await assertStoreInvariants(dir)
   })
 
   void test('blob files go once no row references them; shared blobs stay while one reference remains', async (t) => {
@@ -108,12 +84,12 @@ void describe('EmbeddedStore internals', () => {
     const mp = store.completeUpload(up, { parts: [{ partNumber: 1, etag: md5Hex('p1 again') }, { partNumber: 3, etag: md5Hex('p3') }], minPartSize: 0 })
     await store.settled()
     assert.equal(await blobCount(), 3)
-    await checkInvariants(dir)
+    await assertStoreInvariants(dir)
     store.copyObject(mp, 'b', 'mpcopy', attrs())
     store.deleteObjects('b', ['mp', 'a'])
     await store.settled()
     assert.equal(await blobCount(), 2)
-    await checkInvariants(dir)
+    await assertStoreInvariants(dir)
   })
 
   void test('openObject on a stale record whose bytes were freed throws ObjectChanged; a serialized record is looked up', async (t) => {
@@ -194,7 +170,7 @@ void describe('EmbeddedStore internals', () => {
     assert.equal(r.removedFiles, 2)
     assert.equal(r.removedBytes, 'staged, never committed'.length + 'half a body'.length)
     assert.equal((await readAll(store.openObject(kept))).toString(), 'kept')
-    await checkInvariants(dir)
+    await assertStoreInvariants(dir)
     assert.deepEqual(await store.sweep(), { removedFiles: 0, removedBytes: 0 })
   })
 
@@ -236,7 +212,7 @@ void describe('EmbeddedStore internals', () => {
       const store = EmbeddedStore.open(dir)
       try {
         await store.sweep()
-        await checkInvariants(dir)
+        await assertStoreInvariants(dir)
         const list = store.listObjects('b', { prefix: '', delimiter: '', startAfter: '', maxKeys: 1000 })
         assert.ok(list.entries.length > 0)
         for (const e of list.entries) {

@@ -4,7 +4,6 @@
  */
 import type { Bucket, CompletePart, Upload } from '../../store/types.js'
 import { readXmlBody, stageRequestBody } from '../body.js'
-import { evaluateConditions } from '../conditions.js'
 import { header, type RequestContext } from '../context.js'
 import { OSS_EC } from '../errors.js'
 import { attributesFromRequest, quoteEtag } from '../object-headers.js'
@@ -14,7 +13,7 @@ import { sendEmpty, sendXml } from '../respond.js'
 import { buildXml, type XmlNode } from '../xml/build.js'
 import { childElements, childText, parseXml } from '../xml/parse.js'
 import { encodingIsUrl, intParam, requireBucket, strParam, urlEncodeKey } from './common.js'
-import { noSuchKey, parseCopySource } from './object.js'
+import { parseCopySource, readCopySource } from './object.js'
 
 /** Every part but the last must be at least 100 KB at Complete. */
 export const MIN_PART_SIZE = 100 * 1024
@@ -78,29 +77,14 @@ export async function uploadPartCopy(ctx: RequestContext, op: Op<'UploadPartCopy
   requireBucket(ctx, op.bucket, found)
   const n = partNumber(ctx)
   const upload = requireUpload(ctx, op.bucket, op.key)
-  const source = parseCopySource(ctx)
-  if (ctx.services.store.findBucket(source.bucket) === undefined) {
-    throw new OssError('NoSuchBucket', { ec: OSS_EC.NoSuchBucket, extras: [['BucketName', source.bucket]] })
-  }
-  const src = ctx.services.store.findObject(source.bucket, source.key)
-  if (src === undefined) throw noSuchKey(source.key)
-  if (src.type === 'Appendable') throw new OssError('InvalidArgument', { extras: [['ArgumentName', 'x-oss-copy-source'], ['ArgumentValue', 'Appendable']] })
-  // The part-copy page gives 412 for all four source conditions.
-  const conditions = evaluateConditions(
-    {
-      ifMatch: header(ctx, 'x-oss-copy-source-if-match'),
-      ifNoneMatch: header(ctx, 'x-oss-copy-source-if-none-match'),
-      ifModifiedSince: header(ctx, 'x-oss-copy-source-if-modified-since'),
-      ifUnmodifiedSince: header(ctx, 'x-oss-copy-source-if-unmodified-since'),
-    },
-    src.etag,
-    src.lastModified,
-  )
-  if (conditions.kind === 'failed') throw new OssError('PreconditionFailed', { extras: [['Condition', conditions.condition]] })
-  if (conditions.kind === 'not-modified') {
+  // Source bucket, read permission and conditions as for CopyObject, except that the part-copy
+  // page gives 412 for all four source conditions.
+  const src = readCopySource(ctx, parseCopySource(ctx))
+  if (src === 'not-modified') {
     const condition = header(ctx, 'x-oss-copy-source-if-none-match') !== undefined ? 'If-None-Match' : 'If-Modified-Since'
     throw new OssError('PreconditionFailed', { extras: [['Condition', condition]] })
   }
+  if (src.type === 'Appendable') throw new OssError('InvalidArgument', { extras: [['ArgumentName', 'x-oss-copy-source'], ['ArgumentValue', 'Appendable']] })
   let range: { start: number; end: number } | undefined
   const rangeHeader = header(ctx, 'x-oss-copy-source-range')
   if (rangeHeader !== undefined) {
