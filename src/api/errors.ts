@@ -4,6 +4,10 @@
  * mirror-rules.md A5/B6). `OssCode` is a union, so a code without a row does not compile.
  */
 
+import type { MirrorFailureReason } from '../mirror/failures.js'
+
+export type { MirrorFailureReason }
+
 export type OssCode =
   | 'AccessDenied'
   | 'InvalidAccessKeyId'
@@ -141,16 +145,6 @@ export const OSS_MESSAGES = {
 export type OssMessageKey = keyof typeof OSS_MESSAGES
 
 /** The eight MirrorFailed (424) messages, byte for byte (mirror-rules.md B6). */
-export type MirrorFailureReason =
-  | 'config_failed'
-  | 'read_body_failed'
-  | 'bytes_mismatch'
-  | 'md5_mismatch'
-  | 'already_exists'
-  | 'immutable'
-  | 'meta_too_large'
-  | 'qos_rejected'
-
 export const MIRROR_FAILURE_MESSAGES = {
   config_failed: 'Mirroring failed, please check your mirror configuration.',
   read_body_failed: 'Read body from mirror host failed, please check your mirror host.',

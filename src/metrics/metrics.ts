@@ -1,36 +1,10 @@
 /** Every metric Mirrorstore exports, in one registry (prom-client). Labels are bounded: never a bucket, key or address. */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { MIRROR_FAILURE_REASONS, type MirrorFailureReason } from '../mirror/failures.js'
 
-export type MirrorOutcome =
-  | 'hit'
-  | 'filled'
-  | 'coalesced'
-  | 'transparent'
-  | 'redirect'
-  | 'config_failed'
-  | 'read_body_failed'
-  | 'bytes_mismatch'
-  | 'md5_mismatch'
-  | 'already_exists'
-  | 'immutable'
-  | 'meta_too_large'
-  | 'qos_rejected'
+export type MirrorOutcome = 'hit' | 'filled' | 'coalesced' | 'transparent' | 'redirect' | MirrorFailureReason
 
-export const MIRROR_OUTCOMES: readonly MirrorOutcome[] = [
-  'hit',
-  'filled',
-  'coalesced',
-  'transparent',
-  'redirect',
-  'config_failed',
-  'read_body_failed',
-  'bytes_mismatch',
-  'md5_mismatch',
-  'already_exists',
-  'immutable',
-  'meta_too_large',
-  'qos_rejected',
-]
+export const MIRROR_OUTCOMES: readonly MirrorOutcome[] = ['hit', 'filled', 'coalesced', 'transparent', 'redirect', ...MIRROR_FAILURE_REASONS]
 
 export class Metrics {
   readonly registry = new Registry()

@@ -1,19 +1,22 @@
 /**
  * Typed mirror failures (mirror-rules.md B6). One MirrorFailure = one of the eight 424 messages,
  * plus an optional EC; api/to-oss-error.ts maps `reason` to the message table in api/errors.ts.
- * The reason union is repeated here because imports point api → mirror; a test in api keeps the
- * two in step.
+ * The reasons are defined here once; api/ (messages) and metrics/ (outcome labels) import them.
  */
 
-export type MirrorFailureReason =
-  | 'config_failed'
-  | 'read_body_failed'
-  | 'bytes_mismatch'
-  | 'md5_mismatch'
-  | 'already_exists'
-  | 'immutable'
-  | 'meta_too_large'
-  | 'qos_rejected'
+/** The eight MirrorFailed (424) causes, in the order of B6; api/errors.ts holds their messages. */
+export const MIRROR_FAILURE_REASONS = [
+  'config_failed',
+  'read_body_failed',
+  'bytes_mismatch',
+  'md5_mismatch',
+  'already_exists',
+  'immutable',
+  'meta_too_large',
+  'qos_rejected',
+] as const
+
+export type MirrorFailureReason = (typeof MIRROR_FAILURE_REASONS)[number]
 
 /** The ECs an origin failure can carry (B6); values equal api/errors.ts OSS_EC.Mirror*. */
 export const MIRROR_EC = {

@@ -3,7 +3,7 @@
  * ENTITY declarations refused, no entity expansion beyond the five predefined ones and character
  * references, tag values kept as strings. Any failure is 400 MalformedXML.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { XMLParser, XMLValidator, type X2jOptions } from 'fast-xml-parser'
 import { OssError } from '../oss-error.js'
 
 export type XmlElement = string | XmlObject
@@ -38,31 +38,37 @@ function decodeTree(node: unknown): XmlElement {
 }
 
 /**
- * Parses `text` and returns the root element named `root` (MalformedXML if the root differs).
- * `repeated` names elements that may repeat, so one or many parse alike (always arrays).
+ * The safe front half of every XML parse: DOCTYPE/ENTITY refused, raw CR kept as a reference,
+ * validated, then parsed with entities off and values as strings. Throws MalformedXML.
  */
-export function parseXml(text: string, root: string, repeated: ReadonlySet<string>): XmlObject {
+export function parseXmlSafely(text: string, options: X2jOptions = {}): unknown {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new OssError('MalformedXML')
   // A raw CR would be normalised to LF by the parser; keys may contain CR, so keep it as a reference.
   const body = text.includes('\r') ? text.replace(/\r/g, '&#13;') : text
   // Deprecated in favour of a separate package in fast-xml-parser 5; it still ships and works in the 5.x we pin.
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   if (XMLValidator.validate(body) !== true) throw new OssError('MalformedXML')
-  let parsed: unknown
   try {
-    const parser = new XMLParser({
+    return new XMLParser({
       processEntities: false,
       parseTagValue: false,
       ignoreAttributes: true,
       ignoreDeclaration: true,
       ignorePiTags: true,
       trimValues: false,
-      isArray: (name) => repeated.has(name),
-    })
-    parsed = parser.parse(body)
+      ...options,
+    }).parse(body)
   } catch {
     throw new OssError('MalformedXML')
   }
+}
+
+/**
+ * Parses `text` and returns the root element named `root` (MalformedXML if the root differs).
+ * `repeated` names elements that may repeat, so one or many parse alike (always arrays).
+ */
+export function parseXml(text: string, root: string, repeated: ReadonlySet<string>): XmlObject {
+  const parsed = parseXmlSafely(text, { isArray: (name) => repeated.has(name) })
   const tree = decodeTree(parsed)
   if (typeof tree === 'string') throw new OssError('MalformedXML')
   const top = Object.keys(tree)

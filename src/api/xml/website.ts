@@ -14,7 +14,6 @@
  *   MirrorPassQueryString and PassQueryString are filled with the effective value (MirrorPassQueryString,
  *   else PassQueryString, else false), so the stored document compiles to the same rule.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import {
   compileRoutingRules,
   containerOf,
@@ -27,6 +26,7 @@ import {
   type RoutingRule,
 } from '../../mirror/rules.js'
 import { escapeXml } from './build.js'
+import { parseXmlSafely } from './parse.js'
 
 export const WEBSITE_ROOT = 'WebsiteConfiguration'
 /** PutBucketWebsite bodies over this are MalformedXML (B2). */
@@ -95,27 +95,7 @@ function toElement(name: string, nodes: unknown): ConfigElement {
 
 /** Parses a WebsiteConfiguration document safely (the approach of ./parse.ts) into its root element. */
 export function parseWebsiteXml(text: string): ConfigElement {
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new RulesError('malformed', 'DOCTYPE or ENTITY')
-  // A raw CR would be normalised to LF by the parser; keep it as a reference.
-  const body = text.includes('\r') ? text.replace(/\r/g, '&#13;') : text
-  // Deprecated in favour of a separate package in fast-xml-parser 5; it still ships and works in the 5.x we pin.
-  // eslint-disable-next-line @typescript-eslint/no-deprecated
-  if (XMLValidator.validate(body) !== true) throw new RulesError('malformed', 'not well formed')
-  let parsed: unknown
-  try {
-    parsed = new XMLParser({
-      preserveOrder: true,
-      processEntities: false,
-      parseTagValue: false,
-      ignoreAttributes: true,
-      ignoreDeclaration: true,
-      ignorePiTags: true,
-      trimValues: false,
-      cdataPropName: '#cdata',
-    }).parse(body)
-  } catch {
-    throw new RulesError('malformed', 'parser failed')
-  }
+  const parsed = parseXmlSafely(text, { preserveOrder: true, cdataPropName: '#cdata' })
   const top: ConfigElement[] = []
   for (const node of Array.isArray(parsed) ? (parsed as OrderedNode[]) : []) {
     for (const [key, value] of Object.entries(node)) {
