@@ -13,7 +13,7 @@ import { sendEmpty, sendXml } from '../respond.js'
 import { buildXml, type XmlNode } from '../xml/build.js'
 import { childElements, childText, parseXml } from '../xml/parse.js'
 import { encodingIsUrl, intParam, requireBucket, strParam, urlEncodeKey } from './common.js'
-import { parseCopySource, readCopySource } from './object.js'
+import { commitOrDiscard, parseCopySource, readCopySource } from './object.js'
 
 /** Every part but the last must be at least 100 KB at Complete. */
 export const MIN_PART_SIZE = 100 * 1024
@@ -62,13 +62,7 @@ export async function uploadPart(ctx: RequestContext, op: Op<'UploadPart'>, foun
   const n = partNumber(ctx)
   const upload = requireUpload(ctx, op.bucket, op.key)
   const blob = await stageRequestBody(ctx)
-  let part
-  try {
-    part = ctx.services.store.putPart(upload, n, blob)
-  } catch (err) {
-    await blob.discard()
-    throw err
-  }
+  const part = await commitOrDiscard(blob, () => ctx.services.store.putPart(upload, n, blob))
   sendEmpty(ctx, 200, { etag: quoteEtag(part.etag), 'x-oss-hash-crc64ecma': part.crc64, 'content-md5': blob.md5.toString('base64') })
 }
 
@@ -98,13 +92,7 @@ export async function uploadPartCopy(ctx: RequestContext, op: Op<'UploadPartCopy
   ctx.req.resume()
   const stream = ctx.services.store.openObject(src, range)
   const blob = await ctx.services.store.stageBlob(stream, { maxSize: src.size, signal: ctx.signal })
-  let part
-  try {
-    part = ctx.services.store.putPart(upload, n, blob)
-  } catch (err) {
-    await blob.discard()
-    throw err
-  }
+  const part = await commitOrDiscard(blob, () => ctx.services.store.putPart(upload, n, blob))
   const headers: Record<string, string> = { etag: quoteEtag(part.etag), 'x-oss-hash-crc64ecma': part.crc64 }
   if (range !== undefined) headers['content-range'] = `bytes ${range.start}-${range.end}/${src.size}`
   sendXml(

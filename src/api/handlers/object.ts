@@ -41,7 +41,7 @@ function forbidOverwrite(ctx: RequestContext): boolean {
 }
 
 /** Commits a staged blob, discarding it if the commit throws. */
-async function commitOrDiscard<T>(blob: StagedBlob, commit: () => T): Promise<T> {
+export async function commitOrDiscard<T>(blob: StagedBlob, commit: () => T): Promise<T> {
   try {
     return commit()
   } catch (err) {
