@@ -83,20 +83,27 @@ void test('InitiateBucketWorm answers 200 with an empty body; GetBucketWorm answ
   assert.doesNotMatch(got.text, /xmlns/)
 })
 
-void test('ali-oss completes, extends and aborts policies with the statuses its callers expect', async (t) => {
-  const server = await serverWithBuckets(t, 'w-life', 'w-abort')
-  const worm = aliWorm(ossClient(server))
-  const { wormId } = await worm.initiateBucketWorm('w-life', '1')
-  assert.equal((await worm.completeBucketWorm('w-life', wormId)).status, 200)
-  assert.equal((await worm.extendBucketWorm('w-life', wormId, '5')).status, 200)
-  const got = await worm.getBucketWorm('w-life')
-  assert.deepEqual([got.wormId, got.state, got.days], [wormId, 'Locked', '5'])
+for (const { style, v4 } of [
+  { style: 'ip', v4: false },
+  { style: 'ip', v4: true },
+  { style: 'vhost', v4: false },
+  { style: 'vhost', v4: true },
+] as const) {
+  void test(`ali-oss (${style}, ${v4 ? 'V4' : 'V1'}) initiates, completes, extends and aborts policies with the statuses its callers expect`, async (t) => {
+    const server = await serverWithBuckets(t, 'w-life', 'w-abort')
+    const worm = aliWorm(ossClient(server, { style, v4 }))
+    const { wormId } = await worm.initiateBucketWorm('w-life', '1')
+    assert.equal((await worm.completeBucketWorm('w-life', wormId)).status, 200)
+    assert.equal((await worm.extendBucketWorm('w-life', wormId, '5')).status, 200)
+    const got = await worm.getBucketWorm('w-life')
+    assert.deepEqual([got.wormId, got.state, got.days], [wormId, 'Locked', '5'])
 
-  await worm.initiateBucketWorm('w-abort', 2)
-  assert.equal((await worm.abortBucketWorm('w-abort')).status, 204)
-  const err = await rejection(worm.getBucketWorm('w-abort'))
-  assert.deepEqual([err.status, err.code], [404, 'NoSuchWORMConfiguration'])
-})
+    await worm.initiateBucketWorm('w-abort', 2)
+    assert.equal((await worm.abortBucketWorm('w-abort')).status, 204)
+    const err = await rejection(worm.getBucketWorm('w-abort'))
+    assert.deepEqual([err.status, err.code], [404, 'NoSuchWORMConfiguration'])
+  })
+}
 
 void test('InitiateBucketWorm answers 409 WORMConfigurationAlreadyExists while a policy is InProgress or Locked, keeping the policy', async (t) => {
   const server = await serverWithBuckets(t, 'w-dup')
