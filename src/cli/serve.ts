@@ -32,13 +32,20 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function startServer(config: Config, print: (line: string) => void): Promise<RunningServer> {
+/** Test seams; never set from config or the environment. */
+export interface ServeHooks {
+  /** The one clock for the store (write times, retention) and the API (auth skew, WORM policies). */
+  readonly now?: () => Date
+}
+
+export async function startServer(config: Config, print: (line: string) => void, hooks: ServeHooks = {}): Promise<RunningServer> {
+  const now = hooks.now ?? (() => new Date())
   prepareDataDir(config.data)
   const log = createLogger(config.logLevel)
   const { credentials, generated } = loadCredentials(config.data, { accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret })
   let store: EmbeddedStore
   try {
-    store = EmbeddedStore.open(config.data)
+    store = EmbeddedStore.open(config.data, { now })
   } catch (err) {
     throw new ConfigError(`Cannot open the store in "${config.data}": ${(err as Error).message}`)
   }
@@ -66,7 +73,7 @@ export async function startServer(config: Config, print: (line: string) => void)
       metrics,
       credentials: credentialStore(credentials),
       settings: { region: config.region, ownerId: credentials.ownerId, domains: config.domains },
-      now: () => new Date(),
+      now,
     },
   })
   let address

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type RawServeOptions } from '../../src/config/config.js'
-import { startServer, type RunningServer } from '../../src/cli/serve.js'
+import { startServer, type RunningServer, type ServeHooks } from '../../src/cli/serve.js'
 
 export const ACCESS_KEY_ID = 'AKIDTESTLOCAL'
 export const ACCESS_KEY_SECRET = 'SECRETTESTLOCAL0123456789'
@@ -17,14 +17,14 @@ interface Hooks {
   after(fn: () => Promise<void> | void): void
 }
 
-export async function startTestServer(t: Hooks, options: RawServeOptions = {}): Promise<TestServer> {
+export async function startTestServer(t: Hooks, options: RawServeOptions = {}, hooks: ServeHooks = {}): Promise<TestServer> {
   const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'mirrorstore-test-')))
   const config = loadConfig(
     { port: '0', host: '127.0.0.1', logLevel: 'silent', ...options, data: dataDir },
     { MIRRORSTORE_ACCESS_KEY_ID: ACCESS_KEY_ID, MIRRORSTORE_ACCESS_KEY_SECRET: ACCESS_KEY_SECRET },
     process.cwd(),
   )
-  const server = await startServer(config, () => undefined)
+  const server = await startServer(config, () => undefined, hooks)
   t.after(async () => {
     await server.close()
     if (options.data === undefined) await rm(dataDir, { recursive: true, force: true })

@@ -72,6 +72,11 @@ export async function extendBucketWorm(ctx: RequestContext, op: Op<'ExtendBucket
   sendEmpty(ctx, 200)
 }
 
+/** worm.md: CreationDate is UTC to the second, written `YYYY-MM-DDTHH:MM:SS.000Z` (as ossutil shows it). */
+function creationDate(d: Date): string {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString()
+}
+
 /** GetBucketWorm: https://help.aliyun.com/document_detail/161274.html */
 export function getBucketWorm(ctx: RequestContext, op: Op<'GetBucketWorm'>, found: Bucket | undefined): void {
   const bucket = requireBucket(ctx, op.bucket, found)
@@ -83,7 +88,7 @@ export function getBucketWorm(ctx: RequestContext, op: Op<'GetBucketWorm'>, foun
       ['WormId', worm.id],
       ['State', worm.state],
       ['RetentionPeriodInDays', worm.days],
-      ['CreationDate', worm.createdAt.toISOString()],
+      ['CreationDate', creationDate(worm.createdAt)],
     ]),
   )
 }
