@@ -43,11 +43,12 @@ export class ConfigError extends Error {
 export const SERVE_FLAGS = [
   { flag: '--host <host>', help: 'address to listen on', default: '127.0.0.1' },
   { flag: '--port <port>', help: 'port to listen on (0 picks a free one)', default: '9000' },
-  { flag: '--data <dir>', help: 'data directory (metadata, object bytes, credentials)', default: './data' },
+  // --data and --log-level have no commander default, so their environment variables can apply.
+  { flag: '--data <dir>', help: 'data directory (metadata, object bytes, credentials) (default: MIRRORSTORE_DATA or "./data")', default: undefined },
   { flag: '--region <region>', help: 'region id, e.g. cn-hangzhou (oss-cn-hangzhou accepted)', default: 'cn-hangzhou' },
   { flag: '--domain <domain...>', help: 'base domain for virtual-hosted buckets (repeatable)', default: ['localhost'] },
   { flag: '--admin-port <port>', help: 'separate listener for GET /metrics and GET /health (off by default)', default: undefined },
-  { flag: '--log-level <level>', help: `log level: ${LOG_LEVELS.join(', ')}`, default: 'info' },
+  { flag: '--log-level <level>', help: `log level: ${LOG_LEVELS.join(', ')} (default: MIRRORSTORE_LOG_LEVEL or "info")`, default: undefined },
   { flag: '--mirror-verify-limit <size>', help: 'mirror objects up to this size are verified before serving (bytes, KiB, MiB, GiB)', default: '8MiB' },
   { flag: '--mirror-connect-timeout <duration>', help: 'origin connect timeout per hop (e.g. 500ms, 10s)', default: '10s' },
   { flag: '--mirror-read-timeout <duration>', help: 'origin header wait and longest body silence', default: '10s' },
