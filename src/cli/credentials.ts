@@ -58,3 +58,20 @@ export function loadCredentials(
 export function credentialStore(root: RootCredentials): CredentialStore {
   return { secretFor: (id) => (id === root.accessKeyId ? root.accessKeySecret : undefined) }
 }
+
+/**
+ * The key pair a server generated and kept in `<data>/credentials.json`, for client commands run
+ * beside it; undefined when the file is absent or holds no pair (credentials came from the environment).
+ */
+export function findStoredCredentials(dataDir: string): { accessKeyId: string; accessKeySecret: string } | undefined {
+  const file = join(dataDir, 'credentials.json')
+  if (!existsSync(file)) return undefined
+  let stored: StoredFile
+  try {
+    stored = JSON.parse(readFileSync(file, 'utf8')) as StoredFile
+  } catch {
+    throw new ConfigError(`Unreadable credentials file "${file}"`)
+  }
+  if (typeof stored.accessKeyId !== 'string' || typeof stored.accessKeySecret !== 'string') return undefined
+  return { accessKeyId: stored.accessKeyId, accessKeySecret: stored.accessKeySecret }
+}

@@ -1,6 +1,8 @@
-/** The command line: `mirrorstore serve` and its flags (defined once in config/). */
+/** The command line: `mirrorstore serve`, `mirrorstore rules …` and their flags (defined once in config/). */
 import { Command, Option } from 'commander'
-import { ConfigError, loadConfig, SERVE_FLAGS, type RawServeOptions } from '../config/config.js'
+import { CLIENT_FLAGS, ConfigError, loadClientConfig, loadConfig, SERVE_FLAGS, type RawClientOptions, type RawServeOptions } from '../config/config.js'
+import type { OssClient } from './client.js'
+import { clientFor, deleteRules, getRules, setRules } from './rules.js'
 import { startServer, type RunningServer } from './serve.js'
 
 const SHUTDOWN_LIMIT_MS = 15_000
@@ -8,6 +10,59 @@ const SHUTDOWN_LIMIT_MS = 15_000
 function fail(message: string): never {
   process.stderr.write(`mirrorstore: ${message}\n`)
   process.exit(2)
+}
+
+const CREDENTIALS_HELP =
+  '\nEnvironment:\n  MIRRORSTORE_ACCESS_KEY_ID, MIRRORSTORE_ACCESS_KEY_SECRET  root credentials (default: the pair in <data>/credentials.json)\n  MIRRORSTORE_DATA  data directory when --data is not given\n'
+
+/** A client subcommand: the shared client flags, and a client built from them (a ConfigError exits 2). */
+function clientCommand(parent: Command, name: string, description: string): Command {
+  const cmd = parent.command(name).description(description).addHelpText('after', CREDENTIALS_HELP)
+  for (const f of CLIENT_FLAGS) {
+    const opt = new Option(f.flag, f.help)
+    if (f.default !== undefined) opt.default(f.default)
+    cmd.addOption(opt)
+  }
+  return cmd
+}
+
+function clientFrom(opts: RawClientOptions): OssClient {
+  try {
+    return clientFor(loadClientConfig(opts, process.env, process.cwd()))
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message)
+    throw err
+  }
+}
+
+function addRulesCommands(program: Command): void {
+  const rules = program
+    .command('rules')
+    .description("manage a bucket's mirror rules (its website configuration) on a running server")
+  clientCommand(rules, 'set', 'replace the bucket\'s website configuration with FILE (XML sent as is, or JSON: an array of RoutingRule objects)')
+    .argument('<bucket>', 'bucket name')
+    .argument('<file>', 'rules file: .xml or .json (other names: decided by the first character; - reads stdin)')
+    .addHelpText(
+      'after',
+      '\nJSON form (element names as in the XML; arrays repeat an element):\n  [{"RuleNumber":1,"Condition":{"KeyPrefixEquals":"img/","HttpErrorCodeReturnedEquals":404},\n    "Redirect":{"RedirectType":"Mirror","MirrorURL":"https://old.example.com/"}}]\n',
+    )
+    .action(async (bucket: string, file: string, opts: RawClientOptions) => {
+      await setRules(clientFrom(opts), bucket, file)
+      process.stdout.write(`Rules set on bucket "${bucket}"\n`)
+    })
+  clientCommand(rules, 'get', "print the bucket's website configuration (XML as stored, or --json)")
+    .argument('<bucket>', 'bucket name')
+    .option('--json', 'print the JSON form (an array of RoutingRule objects), accepted back by rules set')
+    .action(async (bucket: string, opts: RawClientOptions & { json?: boolean }) => {
+      const text = await getRules(clientFrom(opts), bucket, opts.json === true)
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    })
+  clientCommand(rules, 'delete', "remove the bucket's website configuration (and so its mirror rules)")
+    .argument('<bucket>', 'bucket name')
+    .action(async (bucket: string, opts: RawClientOptions) => {
+      await deleteRules(clientFrom(opts), bucket)
+      process.stdout.write(`Rules deleted from bucket "${bucket}"\n`)
+    })
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -70,5 +125,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     if (stopping) close(server)
   })
+  addRulesCommands(program)
   await program.parseAsync(argv, { from: 'node' })
 }

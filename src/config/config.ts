@@ -150,3 +150,57 @@ export function loadConfig(raw: RawServeOptions, env: NodeJS.ProcessEnv, cwd: st
   if (config.host.trim() === '') throw new ConfigError('Invalid --host "": expected an address')
   return Object.freeze(config)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Client commands (`mirrorstore rules …`): talk to a running server.
+
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:9000'
+
+/** Flags shared by every client subcommand: --help text and defaults come from here. */
+export const CLIENT_FLAGS = [
+  { flag: '--endpoint <url>', help: 'URL of the running server', default: DEFAULT_ENDPOINT },
+  // No commander default, so MIRRORSTORE_DATA can apply when --data is absent.
+  { flag: '--data <dir>', help: 'data directory whose credentials.json is used when the environment has none (default: MIRRORSTORE_DATA or "./data")', default: undefined },
+] as const
+
+export interface RawClientOptions {
+  endpoint?: string
+  data?: string
+}
+
+export interface ClientConfig {
+  /** Origin of the server, e.g. `http://127.0.0.1:9000` (no trailing slash). */
+  readonly endpoint: string
+  readonly data: string
+  /** From the environment; both or neither. */
+  readonly accessKeyId: string | undefined
+  readonly accessKeySecret: string | undefined
+}
+
+function normaliseEndpoint(raw: string): string {
+  const bad = (): ConfigError => new ConfigError(`Invalid --endpoint "${raw}": expected a URL such as ${DEFAULT_ENDPOINT}`)
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    throw bad()
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad()
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') throw bad()
+  return url.origin
+}
+
+export function loadClientConfig(raw: RawClientOptions, env: NodeJS.ProcessEnv, cwd: string): ClientConfig {
+  const dataRaw = raw.data ?? env.MIRRORSTORE_DATA ?? './data'
+  const accessKeyId = env.MIRRORSTORE_ACCESS_KEY_ID
+  const accessKeySecret = env.MIRRORSTORE_ACCESS_KEY_SECRET
+  if ((accessKeyId === undefined) !== (accessKeySecret === undefined) || accessKeyId === '' || accessKeySecret === '') {
+    throw new ConfigError('Set both MIRRORSTORE_ACCESS_KEY_ID and MIRRORSTORE_ACCESS_KEY_SECRET, or neither')
+  }
+  return Object.freeze({
+    endpoint: normaliseEndpoint(raw.endpoint ?? DEFAULT_ENDPOINT),
+    data: isAbsolute(dataRaw) ? dataRaw : resolve(cwd, dataRaw),
+    accessKeyId,
+    accessKeySecret,
+  })
+}

@@ -363,6 +363,10 @@ export class OriginClient {
         }
       },
     })
+    // The caller may await other work (opening its staging file) before it reads, so the failure
+    // can come while nobody listens: keep it from being an uncaught 'error'. The reader still gets
+    // it, since iterating or piping a destroyed stream reports its stored error.
+    out.on('error', () => undefined)
     let settled = false
     body.on('error', (err: Error) => {
       if (settled) return

@@ -487,6 +487,15 @@ void describe('OriginClient body failures (B6 messages 2 and 3)', () => {
     })
   }
 
+  void it('keeps a body failure for the reader that starts after it happened (no uncaught error)', async (t) => {
+    const origin = await startOrigin(t)
+    origin.setRoute('/k', { mode: 'short-body', declared: 100, send: 10, connectionClose: true })
+    const result = expectBody(await client(t).fetch(request(`${origin.url}/k`)))
+    // The engine awaits its staging file before reading: the FIN lands while nobody listens.
+    await new Promise((r) => setTimeout(r, origin.holdMs + 200))
+    await assert.rejects(readAll(result.body), isFailure('bytes_mismatch'))
+  })
+
   void it('tells FIN from RST by the socket when undici reports both as a length mismatch (Connection: close)', async (t) => {
     const origin = await startOrigin(t)
     origin.setRoute('/rst', { mode: 'reset-mid-body', size: 100, after: 10, connectionClose: true })
