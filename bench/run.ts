@@ -5,7 +5,7 @@
  * ratios and writes bench/results/latest.json, bench/results/ratios.png and raw wrk output under
  * bench/results/raw/. Every process it starts is stopped on success, failure and SIGINT/SIGTERM.
  */
-import { execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -22,12 +22,9 @@ import { conn1000, herd, hit4k, hit64m, miss256m, miss4k, mirror1g, putGet } fro
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..')
 
 function sh(cmd: string, args: readonly string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
-  } catch (err) {
-    const e = err as { stderr?: string }
-    return (e.stderr ?? '').trim()
-  }
+  // nginx -v prints on stderr, wrk -v exits 1: keep whatever either stream says.
+  const r = spawnSync(cmd, args, { encoding: 'utf8' })
+  return `${r.stdout}${r.stderr}`.trim()
 }
 
 function machine(workDir: string): Record<string, string | number> {
@@ -39,7 +36,7 @@ function machine(workDir: string): Record<string, string | number> {
     kernel: sh('uname', ['-r']),
     node: process.version,
     nginx: sh('nginx', ['-v']).replace(/^nginx version: /, ''),
-    wrk: sh('wrk', ['-v']).split('\n')[0] ?? '',
+    wrk: (sh('wrk', ['-v']).split('\n')[0] ?? '').replace(/ \[.*$/, ''),
     s3rver: (JSON.parse(readFileSync(join(REPO, 'bench/.deps/node_modules/s3rver/package.json'), 'utf8')) as { version: string }).version,
     workDir,
     workDirFs: fsType,
