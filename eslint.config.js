@@ -3,7 +3,7 @@ import eslint from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'eslint.config.js', 'bench/.deps/**', 'bench/.work/**', 'bench/results/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
