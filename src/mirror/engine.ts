@@ -4,6 +4,7 @@
  * checks, and an atomic commit only if the key is still absent. A fill ends committed or discarded,
  * never partial. No HTTP responses here: api/handlers/mirror.ts serves what a fill yields.
  */
+import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { HeaderList } from '../auth/types.js'
@@ -199,6 +200,8 @@ export class MirrorEngine {
     this.metrics = deps.metrics
     this.log = deps.log
     this.settings = deps.settings
+    // Every origin request in flight listens on this one signal.
+    setMaxListeners(0, this.shutdown.signal)
   }
 
   get verifyLimit(): number {

@@ -363,6 +363,10 @@ export class OriginClient {
         }
       },
     })
+    // The caller may still be awaiting other work (opening its staging file) when the origin
+    // fails; without a listener that 'error' would crash the process. The error stays on `out`
+    // (`errored`) and reaches the caller's iterator or pipeline when it starts reading.
+    out.on('error', () => undefined)
     let settled = false
     body.on('error', (err: Error) => {
       if (settled) return
