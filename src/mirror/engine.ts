@@ -244,6 +244,7 @@ export class MirrorEngine {
     let bytes = 0
     let outcome: MirrorOutcome = 'filled'
     let failure: MirrorFailure | undefined
+    let cleanup: Promise<void> | undefined
     try {
       const okey = originKey(rule, fill.key)
       const query = originQuery(mirror, request.rawQuery)
@@ -326,7 +327,9 @@ export class MirrorEngine {
       outcome = failure.reason
       if (result === undefined) this.metrics.originDuration.observe({ result: 'error' }, (performance.now() - started) / 1000)
       if (result?.kind === 'body') result.body.destroy()
-      if (staging !== undefined) await staging.abort(failure)
+      // abort() fails the readers at once; its file cleanup is awaited only after the outcome is
+      // counted and logged, so a client that saw its response aborted also sees the failure counted.
+      if (staging !== undefined) cleanup = staging.abort(failure)
       fill.fail(failure)
     } finally {
       this.count(outcome)
@@ -347,6 +350,7 @@ export class MirrorEngine {
       }
       if (failure === undefined) this.log.info(line, 'Mirror fill done')
       else this.log.warn({ ...line, detail: failure.message, cause: failure.cause instanceof Error ? failure.cause.message : undefined }, 'Mirror fill failed')
+      await cleanup?.catch((err: unknown) => this.log.warn({ reqId: request.requestId, err }, 'Mirror staging cleanup failed'))
     }
   }
 
