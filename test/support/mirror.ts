@@ -25,8 +25,8 @@ export const EC = {
 } as const
 
 export interface RuleSpec {
-  /** MirrorURL (a trailing `/` is added when missing). */
-  readonly url: string
+  /** MirrorURL (a trailing `/` is added when missing); needed for Mirror rules. */
+  readonly url?: string
   readonly number?: number
   readonly prefix?: string
   readonly suffix?: string
@@ -39,14 +39,14 @@ export interface RuleSpec {
 }
 
 export function routingRule(spec: RuleSpec): string {
-  const url = spec.url.endsWith('/') ? spec.url : `${spec.url}/`
+  const url = spec.url === undefined || spec.url.endsWith('/') ? spec.url : `${spec.url}/`
   const cond =
     (spec.prefix !== undefined ? `<KeyPrefixEquals>${spec.prefix}</KeyPrefixEquals>` : '') +
     (spec.suffix !== undefined ? `<KeySuffixEquals>${spec.suffix}</KeySuffixEquals>` : '') +
     '<HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals>' +
     (spec.condition ?? '')
   const type = spec.type ?? 'Mirror'
-  const target = type === 'Mirror' ? `<MirrorURL>${url}</MirrorURL>` : ''
+  const target = url !== undefined ? `<MirrorURL>${url}</MirrorURL>` : ''
   return `<RoutingRule><RuleNumber>${spec.number ?? 1}</RuleNumber><Condition>${cond}</Condition><Redirect><RedirectType>${type}</RedirectType>${target}${spec.redirect ?? ''}</Redirect></RoutingRule>`
 }
 
