@@ -238,6 +238,15 @@ export class MirrorEngine {
 
   private async run(fill: Fill, bucket: Bucket, rule: RoutingRule, mirror: MirrorRedirect, request: FillRequest): Promise<void> {
     const started = performance.now()
+    // B12: one duration observation per origin attempt (primary, then secondary), from its first
+    // request (redirect hops included) to the end of its body or its failure.
+    let attemptStarted = started
+    let finalObserved = false
+    const observeFinal = (r: 'ok' | 'error'): void => {
+      if (finalObserved) return
+      finalObserved = true
+      this.metrics.originDuration.observe({ result: r }, (performance.now() - attemptStarted) / 1000)
+    }
     let staging: StagingBlob | undefined
     let result: OriginResult | undefined
     let url = ''
@@ -261,15 +270,26 @@ export class MirrorEngine {
         transparentCodes: mirror.transparentCodes,
         signal: this.shutdown.signal,
       })
-      for (const attempt of result.attempts.slice(0, -1)) this.metrics.originDuration.observe({ result: 'error' }, attempt.ms / 1000)
+      // Hops before the last: redirects belong to their attempt; a transport failure or a
+      // non-redirect status ended the primary, which failed over.
+      let hopsMs = 0
+      for (const hop of result.attempts.slice(0, -1)) {
+        hopsMs += hop.ms
+        if (hop.error !== undefined || (hop.status !== undefined && (hop.status < 300 || hop.status > 399))) {
+          this.metrics.originDuration.observe({ result: 'error' }, (started + hopsMs - attemptStarted) / 1000)
+          attemptStarted = started + hopsMs
+        }
+      }
       if (result.kind === 'redirect') {
         outcome = 'redirect'
+        observeFinal('ok')
         fill.resolveHead({ kind: 'redirect', location: absoluteLocation(result.location, result.attempts.at(-1)?.url ?? primary) })
         fill.finish(undefined)
         return
       }
       if (result.kind === 'transparent') {
         outcome = 'transparent'
+        observeFinal('ok')
         fill.resolveHead({ kind: 'transparent', status: result.status, contentType: result.contentType, body: result.body })
         fill.finish(undefined)
         return
@@ -303,7 +323,7 @@ export class MirrorEngine {
       }
       if (contentLength !== undefined && staging.size !== contentLength) throw new MirrorFailure('bytes_mismatch', `got ${staging.size} of ${contentLength} bytes`)
       const staged = await staging.finish()
-      this.metrics.originDuration.observe({ result: 'ok' }, (performance.now() - started) / 1000)
+      observeFinal('ok')
       if (mirror.checkMd5) {
         const declared = firstHeader(result.headers, 'content-md5')
         if (declared !== undefined && declared.trim() !== staged.md5.toString('base64')) {
@@ -325,7 +345,8 @@ export class MirrorEngine {
     } catch (err) {
       failure = err instanceof MirrorFailure ? err : new MirrorFailure('config_failed', 'fill failed', { cause: err })
       outcome = failure.reason
-      if (result === undefined) this.metrics.originDuration.observe({ result: 'error' }, (performance.now() - started) / 1000)
+      // Covers a fetch that failed and a body that failed (or failed its checks) after the headers.
+      observeFinal('error')
       if (result?.kind === 'body') result.body.destroy()
       // abort() fails the readers at once; its file cleanup is awaited only after the outcome is
       // counted and logged, so a client that saw its response aborted also sees the failure counted.

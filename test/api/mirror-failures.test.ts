@@ -25,6 +25,8 @@ const CASES: readonly Case[] = [
   { name: 'the origin redirects in a loop', key: 'c/loop', route: { mode: 'redirect-loop' }, reason: 'config_failed' },
   { name: 'the origin redirects 11 times', key: 'c/eleven', route: { mode: 'redirect', hops: 11 }, reason: 'config_failed' },
   { name: 'the origin answers a 206 for part of the object', key: 'c/partial', route: { mode: 'partial-206', body: 'abcdefghij', start: 2, end: 5 }, reason: 'config_failed', ec: EC.badRange },
+  { name: 'the origin declares a body over the 5 GiB object maximum', key: 'c/over-max', route: { mode: 'status', status: 200, headers: { 'content-length': String(6 * 1024 ** 3) } }, reason: 'config_failed' },
+  { name: 'the origin redirects to a non-http(s) Location', key: 'c/ftp', route: { mode: 'redirect-to', location: 'ftp://127.0.0.1/x' }, reason: 'config_failed' },
   { name: 'the origin resets the connection mid-body', key: 'c/reset', route: { mode: 'reset-mid-body', size: 100, after: 10 }, reason: 'read_body_failed' },
   { name: 'the origin resets a chunked body', key: 'c/reset-chunked', route: { mode: 'reset-mid-body', chunked: true, after: 10 }, reason: 'read_body_failed' },
   { name: 'the origin goes silent past --mirror-read-timeout', key: 'c/stall', route: { mode: 'stall-mid-body', declared: 100, after: 10 }, reason: 'read_body_failed' },
@@ -68,6 +70,13 @@ void test('GetObject answers each origin failure with its 424 MirrorFailed messa
     assertMirrorFailed(await signed(server, 'GET', 'fails', 'a/../b'), 'config_failed')
     assertMirrorFailed(await signed(server, 'GET', 'fails', 'a/./b'), 'config_failed')
     assert.equal(origin.hits('/b') + origin.hits('/a/../b') + origin.hits('/a/./b') + origin.hits('/a/b'), 0)
+  })
+  await t.test('a 206 whose Content-Range covers the whole object is stored like a 200', async () => {
+    origin.setRoute('/c/whole-206', { mode: 'whole-206', body: 'whole object' })
+    const res = await signed(server, 'GET', 'fails', 'c/whole-206')
+    assert.equal(res.status, 200, res.text)
+    assert.equal(res.text, 'whole object')
+    assert.ok((await listKeys(server, 'fails')).includes('c/whole-206'))
   })
   await t.test('ten redirects are followed and the final body is stored', async () => {
     origin.setRoute('/c/ten', { mode: 'redirect', hops: 10 })
