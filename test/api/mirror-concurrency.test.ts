@@ -14,7 +14,7 @@ const HERD = 50
 void test('50 concurrent GET misses of one key make exactly one origin request and all get identical bytes', async (t) => {
   const origin = await startOrigin(t)
   const body = Buffer.from('coalesced origin body '.repeat(100))
-  origin.setRoute('/herd', { mode: 'delay-headers', ms: 800, body })
+  origin.setRoute('/herd', { mode: 'delay-headers', ms: 1500, body })
   const server = await startTestServer(t, { mirrorAllowPrivate: true, adminPort: '0' })
   await mirrorBucket(server, 'herd', [{ url: origin.url }])
   const results = await Promise.all(Array.from({ length: HERD }, () => signed(server, 'GET', 'herd', 'herd')))
@@ -47,7 +47,7 @@ void test('50 concurrent GET misses of a streamed object (over --mirror-verify-l
   const origin = await startOrigin(t)
   const size = 2 * 1024 * 1024
   const body = Buffer.from(Array.from({ length: size }, (_, i) => bigByte(i)))
-  origin.setRoute('/herd-stream', { mode: 'slow', body, chunkSize: 128 * 1024, delayMs: 20 })
+  origin.setRoute('/herd-stream', { mode: 'slow', body, chunkSize: 128 * 1024, delayMs: 50 })
   const server = await startTestServer(t, { mirrorAllowPrivate: true, mirrorVerifyLimit: '1MiB', adminPort: '0' })
   await mirrorBucket(server, 'herd', [{ url: origin.url }])
   const results = await Promise.all(Array.from({ length: HERD }, () => signed(server, 'GET', 'herd', 'herd-stream')))
@@ -59,7 +59,9 @@ void test('50 concurrent GET misses of a streamed object (over --mirror-verify-l
   }
   const count = await outcomes(server)
   assert.equal(count('filled'), 1)
-  assert.equal(count('coalesced'), HERD - 1)
+  // Requests that arrive after the commit (a loaded machine) are hits, never new fills.
+  assert.equal(count('coalesced') + count('hit'), HERD - 1)
+  assert.ok(count('coalesced') >= 1)
 })
 
 void test('concurrent misses with different Range headers join one fill and each gets its own range', async (t) => {

@@ -115,7 +115,7 @@ for (const failure of [
 ] as const) {
   void test(`a streaming fill whose origin ${failure.name} aborts every reader, stores nothing and counts ${failure.reason}`, async (t) => {
     const origin = await startOrigin(t)
-    origin.holdMs = 300
+    origin.holdMs = 500
     origin.setRoute(`/${failure.key}`, failure.route)
     // The truncated chunked body is 5 bytes: a tiny limit makes it stream too.
     const limit = failure.route.mode === 'chunked-truncated' ? '4' : '1MiB'
