@@ -172,6 +172,11 @@ function absoluteLocation(location: string, base: string): string {
   }
 }
 
+/** The single-flight key of (bucket, key). */
+function fillId(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`
+}
+
 /** Origin URL without user-info or query, for logs. */
 function loggableUrl(url: string): string {
   try {
@@ -217,7 +222,7 @@ export class MirrorEngine {
    * token). Throws MirrorFailure('qos_rejected') when a new fill is over budget.
    */
   fill(bucket: Bucket, key: string, rule: RoutingRule, request: FillRequest): { fill: Fill; joined: boolean } {
-    const id = `${bucket.name}\u0000${key}`
+    const id = fillId(bucket.name, key)
     const existing = this.inflight.get(id)
     if (existing !== undefined) {
       existing.joiners++
@@ -232,7 +237,7 @@ export class MirrorEngine {
     }
     const fill = new Fill(bucket.name, key)
     this.inflight.set(id, fill)
-    void this.run(fill, bucket, rule, mirror, request).finally(() => this.inflight.delete(id))
+    void this.run(fill, bucket, rule, mirror, request).finally(() => this.settled(id, fill))
     return { fill, joined: false }
   }
 
@@ -371,8 +376,15 @@ export class MirrorEngine {
       }
       if (failure === undefined) this.log.info(line, 'Mirror fill done')
       else this.log.warn({ ...line, detail: failure.message, cause: failure.cause instanceof Error ? failure.cause.message : undefined }, 'Mirror fill failed')
+      // Settled before the cleanup is awaited: a miss arriving meanwhile must not join a dead fill.
+      this.settled(fillId(fill.bucket, fill.key), fill)
       await cleanup?.catch((err: unknown) => this.log.warn({ reqId: request.requestId, err }, 'Mirror staging cleanup failed'))
     }
+  }
+
+  /** Ends single flight for a settled fill: later misses start afresh instead of joining it. */
+  private settled(id: string, fill: Fill): void {
+    if (this.inflight.get(id) === fill) this.inflight.delete(id)
   }
 
   /** Cancels fills in flight (shutdown). */

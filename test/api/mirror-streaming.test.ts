@@ -35,7 +35,9 @@ function streamGet(server: TestServer, bucket: string, key: string, onHeaders?: 
   const headers: Record<string, string> = { 'x-oss-date': new Date().toUTCString() }
   headers.authorization = signV1({ method: 'GET', bucket, key, subresources: {}, headers, secret: ACCESS_KEY_SECRET, accessKeyId: ACCESS_KEY_ID })
   return new Promise((resolve, reject) => {
+    let responded = false
     const req = request({ host: '127.0.0.1', port: server.port, path: `/${bucket}/${key}`, headers }, (res) => {
+      responded = true
       const chunks: Buffer[] = []
       let done = false
       const finish = (): void => {
@@ -44,6 +46,9 @@ function streamGet(server: TestServer, bucket: string, key: string, onHeaders?: 
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete })
       }
       res.pause()
+      // An abort after the headers surfaces on the response: it ends the read, incomplete.
+      res.on('close', finish)
+      res.on('error', finish)
       void Promise.resolve(onHeaders?.(res.headers)).then((what) => {
         if (what === 'leave') {
           req.destroy()
@@ -52,14 +57,12 @@ function streamGet(server: TestServer, bucket: string, key: string, onHeaders?: 
         }
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', finish)
-        res.on('close', finish)
-        res.on('error', finish)
         res.resume()
       }, reject)
     })
     req.on('error', (err) => {
-      // An abort after the headers surfaces on the response; before them it is a real failure.
-      if (!req.destroyed) reject(err)
+      // Before any response this is a real failure; after it, the response handlers decide.
+      if (!responded) reject(err)
     })
     req.end()
   })
