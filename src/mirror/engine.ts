@@ -4,6 +4,7 @@
  * checks, and an atomic commit only if the key is still absent. A fill ends committed or discarded,
  * never partial. No HTTP responses here: api/handlers/mirror.ts serves what a fill yields.
  */
+import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { HeaderList } from '../auth/types.js'
@@ -171,6 +172,11 @@ function absoluteLocation(location: string, base: string): string {
   }
 }
 
+/** The single-flight key of (bucket, key). */
+function fillId(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`
+}
+
 /** Origin URL without user-info or query, for logs. */
 function loggableUrl(url: string): string {
   try {
@@ -199,6 +205,8 @@ export class MirrorEngine {
     this.metrics = deps.metrics
     this.log = deps.log
     this.settings = deps.settings
+    // Every origin request in flight listens on this one signal.
+    setMaxListeners(0, this.shutdown.signal)
   }
 
   get verifyLimit(): number {
@@ -214,7 +222,7 @@ export class MirrorEngine {
    * token). Throws MirrorFailure('qos_rejected') when a new fill is over budget.
    */
   fill(bucket: Bucket, key: string, rule: RoutingRule, request: FillRequest): { fill: Fill; joined: boolean } {
-    const id = `${bucket.name}\u0000${key}`
+    const id = fillId(bucket.name, key)
     const existing = this.inflight.get(id)
     if (existing !== undefined) {
       existing.joiners++
@@ -229,18 +237,28 @@ export class MirrorEngine {
     }
     const fill = new Fill(bucket.name, key)
     this.inflight.set(id, fill)
-    void this.run(fill, bucket, rule, mirror, request).finally(() => this.inflight.delete(id))
+    void this.run(fill, bucket, rule, mirror, request).finally(() => this.settled(id, fill))
     return { fill, joined: false }
   }
 
   private async run(fill: Fill, bucket: Bucket, rule: RoutingRule, mirror: MirrorRedirect, request: FillRequest): Promise<void> {
     const started = performance.now()
+    // B12: one duration observation per origin attempt (primary, then secondary), from its first
+    // request (redirect hops included) to the end of its body or its failure.
+    let attemptStarted = started
+    let finalObserved = false
+    const observeFinal = (r: 'ok' | 'error'): void => {
+      if (finalObserved) return
+      finalObserved = true
+      this.metrics.originDuration.observe({ result: r }, (performance.now() - attemptStarted) / 1000)
+    }
     let staging: StagingBlob | undefined
     let result: OriginResult | undefined
     let url = ''
     let bytes = 0
     let outcome: MirrorOutcome = 'filled'
     let failure: MirrorFailure | undefined
+    let cleanup: Promise<void> | undefined
     try {
       const okey = originKey(rule, fill.key)
       const query = originQuery(mirror, request.rawQuery)
@@ -257,15 +275,26 @@ export class MirrorEngine {
         transparentCodes: mirror.transparentCodes,
         signal: this.shutdown.signal,
       })
-      for (const attempt of result.attempts.slice(0, -1)) this.metrics.originDuration.observe({ result: 'error' }, attempt.ms / 1000)
+      // Hops before the last: redirects belong to their attempt; a transport failure or a
+      // non-redirect status ended the primary, which failed over.
+      let hopsMs = 0
+      for (const hop of result.attempts.slice(0, -1)) {
+        hopsMs += hop.ms
+        if (hop.error !== undefined || (hop.status !== undefined && (hop.status < 300 || hop.status > 399))) {
+          this.metrics.originDuration.observe({ result: 'error' }, (started + hopsMs - attemptStarted) / 1000)
+          attemptStarted = started + hopsMs
+        }
+      }
       if (result.kind === 'redirect') {
         outcome = 'redirect'
+        observeFinal('ok')
         fill.resolveHead({ kind: 'redirect', location: absoluteLocation(result.location, result.attempts.at(-1)?.url ?? primary) })
         fill.finish(undefined)
         return
       }
       if (result.kind === 'transparent') {
         outcome = 'transparent'
+        observeFinal('ok')
         fill.resolveHead({ kind: 'transparent', status: result.status, contentType: result.contentType, body: result.body })
         fill.finish(undefined)
         return
@@ -299,7 +328,7 @@ export class MirrorEngine {
       }
       if (contentLength !== undefined && staging.size !== contentLength) throw new MirrorFailure('bytes_mismatch', `got ${staging.size} of ${contentLength} bytes`)
       const staged = await staging.finish()
-      this.metrics.originDuration.observe({ result: 'ok' }, (performance.now() - started) / 1000)
+      observeFinal('ok')
       if (mirror.checkMd5) {
         const declared = firstHeader(result.headers, 'content-md5')
         if (declared !== undefined && declared.trim() !== staged.md5.toString('base64')) {
@@ -321,9 +350,12 @@ export class MirrorEngine {
     } catch (err) {
       failure = err instanceof MirrorFailure ? err : new MirrorFailure('config_failed', 'fill failed', { cause: err })
       outcome = failure.reason
-      if (result === undefined) this.metrics.originDuration.observe({ result: 'error' }, (performance.now() - started) / 1000)
+      // Covers a fetch that failed and a body that failed (or failed its checks) after the headers.
+      observeFinal('error')
       if (result?.kind === 'body') result.body.destroy()
-      if (staging !== undefined) await staging.abort(failure)
+      // abort() fails the readers at once; its file cleanup is awaited only after the outcome is
+      // counted and logged, so a client that saw its response aborted also sees the failure counted.
+      if (staging !== undefined) cleanup = staging.abort(failure)
       fill.fail(failure)
     } finally {
       this.count(outcome)
@@ -344,7 +376,15 @@ export class MirrorEngine {
       }
       if (failure === undefined) this.log.info(line, 'Mirror fill done')
       else this.log.warn({ ...line, detail: failure.message, cause: failure.cause instanceof Error ? failure.cause.message : undefined }, 'Mirror fill failed')
+      // Settled before the cleanup is awaited: a miss arriving meanwhile must not join a dead fill.
+      this.settled(fillId(fill.bucket, fill.key), fill)
+      await cleanup?.catch((err: unknown) => this.log.warn({ reqId: request.requestId, err }, 'Mirror staging cleanup failed'))
     }
+  }
+
+  /** Ends single flight for a settled fill: later misses start afresh instead of joining it. */
+  private settled(id: string, fill: Fill): void {
+    if (this.inflight.get(id) === fill) this.inflight.delete(id)
   }
 
   /** Cancels fills in flight (shutdown). */

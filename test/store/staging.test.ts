@@ -67,6 +67,15 @@ void test('StagingBlob abort fails every tail reader and leaves no file behind',
   assert.equal(swept.removedFiles, 0)
 })
 
+void test('StagingBlob tail opened after abort fails with the abort reason, not a missing file', async (t) => {
+  const { store } = await openStore(t)
+  const staging = await store.openStaging({ maxSize: 1 << 20 })
+  await staging.write(Buffer.from('partial'))
+  const reason = new Error('origin failed')
+  await staging.abort(reason)
+  await assert.rejects(collect(staging.tail(0)), (err) => err === reason)
+})
+
 void test('StagingBlob refuses bytes past maxSize', async (t) => {
   const { store } = await openStore(t)
   const staging = await store.openStaging({ maxSize: 4 })

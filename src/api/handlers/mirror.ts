@@ -77,6 +77,8 @@ async function streamFill(ctx: RequestContext, fill: { tail(start: number, end?:
   }
   const body = fill.tail(start, end)
   ctx.res.writeHead(status, headers)
+  // B7: the headers go out at once, not with the first byte the fill releases.
+  ctx.res.flushHeaders()
   await pipeline(body, ctx.res)
 }
 

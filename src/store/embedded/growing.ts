@@ -97,6 +97,8 @@ export class GrowingFile {
 
   /** A reader of bytes [start, end] (inclusive; to the end when undefined) as they are released. */
   tail(start: number, end: number | undefined): Readable {
+    // After abort() the file may be gone: the reader fails as every other reader did.
+    if (this.failure !== undefined) return new Readable({ read() {} }).destroy(this.failure)
     let fd: number
     try {
       fd = fs.openSync(path.join(this.files.tmpDir, this.id), 'r')
