@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { AuthResult, CredentialStore, HeaderList } from '../auth/types.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { MirrorEngine } from '../mirror/engine.js'
-import type { ObjectStore } from '../store/types.js'
+import type { ObjectRecord, ObjectStore } from '../store/types.js'
 import type { Query } from './router.js'
 
 export interface ServerSettings {
@@ -19,6 +19,8 @@ export interface Services {
   readonly store: ObjectStore
   readonly mirror: MirrorEngine
   readonly metrics: Metrics
+  /** The root logger (requests log through their own child, ctx.log). */
+  readonly log: Logger
   readonly credentials: CredentialStore
   readonly settings: ServerSettings
   readonly now: () => Date
@@ -46,6 +48,8 @@ export interface RequestContext {
   bucket: string | undefined
   key: string | undefined
   auth: AuthResult
+  /** The object row authorisation already looked up (anonymous object requests), reused once by the handler. */
+  prefetched: { readonly object: ObjectRecord | undefined } | undefined
   /** Filled for the closing log line. */
   outcome: { code?: string; bytes?: number }
 }

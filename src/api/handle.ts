@@ -51,7 +51,12 @@ function authorize(ctx: RequestContext, op: Operation): Bucket | undefined {
   if (bucket === undefined) {
     throw new OssError('NoSuchBucket', { ec: OSS_EC.NoSuchBucket, extras: [['BucketName', op.bucket]] })
   }
-  const objectAcl = op.key !== undefined ? ctx.services.store.findObject(op.bucket, op.key)?.acl : undefined
+  let objectAcl
+  if (op.key !== undefined) {
+    const object = ctx.services.store.findObject(op.bucket, op.key)
+    ctx.prefetched = { object }
+    objectAcl = object?.acl
+  }
   if (!anonymousAllowed(permission, bucket.acl, objectAcl)) {
     throw new OssError('AccessDenied', { message: op.key !== undefined ? 'ObjectAccessDenied' : 'BucketAccessDenied' })
   }
@@ -98,8 +103,7 @@ export async function handleRequest(ctx: RequestContext): Promise<void> {
     const status = ctx.res.statusCode
     ctx.services.metrics.requests.inc({ op: opName, status })
     const line = { op: opName, method: ctx.method, status, code: ctx.outcome.code, bytes: ctx.outcome.bytes, ms: Math.round(ms * 100) / 100 }
-    if (status >= 500) ctx.log.warn(line, 'Request done')
-    else if (status >= 400) ctx.log.info(line, 'Request done')
-    else ctx.log.debug(line, 'Request done')
+    const level = status >= 500 ? 'warn' : status >= 400 ? 'info' : 'debug'
+    if (ctx.services.log.isLevelEnabled(level)) ctx.log[level](line, 'Request done')
   }
 }

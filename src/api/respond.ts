@@ -38,6 +38,12 @@ export function sendXml(ctx: RequestContext, status: number, xml: string, header
   ctx.res.end(ctx.method === 'HEAD' ? undefined : body)
 }
 
+/** A body already in memory (small objects): headers and bytes in one write. */
+export function sendBuffer(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Buffer): void {
+  ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers })
+  ctx.res.end(ctx.method === 'HEAD' ? undefined : body)
+}
+
 /** Streams `body` as the response; the stream is destroyed if the client leaves. */
 export async function sendStream(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Readable): Promise<void> {
   ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers })

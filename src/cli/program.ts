@@ -1,13 +1,24 @@
 /** The command line: `mirrorstore serve`, `mirrorstore rules …` and their flags (defined once in config/). */
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
 import { Command, Option } from 'commander'
 import { CLIENT_FLAGS, ConfigError, loadClientConfig, loadConfig, SERVE_FLAGS, type RawClientOptions, type RawServeOptions } from '../config/config.js'
 import type { OssClient } from './client.js'
 import { clientFor, deleteRules, getRules, setRules } from './rules.js'
+import type { FailedMessage } from './cluster.js'
 import { startServer, type RunningServer } from './serve.js'
 
 const SHUTDOWN_LIMIT_MS = 15_000
 
+/** A worker that could not start has told the primary; it exits once the message is sent. */
+class WorkerFailed extends Error {}
+
 function fail(message: string): never {
+  // A worker tells the primary, which prints the one line for the whole server.
+  if (cluster.isWorker && process.send !== undefined) {
+    process.send({ mirrorstore: 'failed', message } satisfies FailedMessage, () => process.exit(2))
+    throw new WorkerFailed()
+  }
   process.stderr.write(`mirrorstore: ${message}\n`)
   process.exit(2)
 }
@@ -92,7 +103,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   serve.action(async (opts: RawServeOptions) => {
     let config
     try {
-      config = loadConfig(opts, process.env, process.cwd())
+      config = loadConfig(opts, process.env, process.cwd(), availableParallelism())
     } catch (err) {
       if (err instanceof ConfigError) fail(err.message)
       throw err
@@ -126,5 +137,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (stopping) close(server)
   })
   addRulesCommands(program)
-  await program.parseAsync(argv, { from: 'node' })
+  try {
+    await program.parseAsync(argv, { from: 'node' })
+  } catch (err) {
+    if (!(err instanceof WorkerFailed)) throw err
+  }
 }

@@ -27,6 +27,8 @@ export interface Config {
   readonly accessKeyId: string | undefined
   readonly accessKeySecret: string | undefined
   readonly adminPort: number | undefined
+  /** Worker processes sharing the listener; 1 = serve in this process. */
+  readonly workers: number
   readonly logLevel: LogLevel
   readonly mirror: MirrorConfig
 }
@@ -47,6 +49,7 @@ export const SERVE_FLAGS = [
   { flag: '--data <dir>', help: 'data directory (metadata, object bytes, credentials) (default: $MIRRORSTORE_DATA, else "./data")', default: undefined },
   { flag: '--region <region>', help: 'region id, e.g. cn-hangzhou (oss-cn-hangzhou accepted)', default: 'cn-hangzhou' },
   { flag: '--domain <domain...>', help: 'base domain for virtual-hosted buckets (repeatable)', default: ['localhost'] },
+  { flag: '--workers <n>', help: 'worker processes sharing the port (default: the number of cores)', default: undefined },
   { flag: '--admin-port <port>', help: 'separate listener for GET /metrics and GET /health (off by default)', default: undefined },
   { flag: '--log-level <level>', help: `log level: ${LOG_LEVELS.join(', ')} (default: $MIRRORSTORE_LOG_LEVEL, else "info")`, default: undefined },
   { flag: '--mirror-verify-limit <size>', help: 'mirror objects up to this size are verified before serving (bytes, KiB, MiB, GiB)', default: '8MiB' },
@@ -64,6 +67,7 @@ export interface RawServeOptions {
   region?: string
   domain?: string[]
   adminPort?: string
+  workers?: string
   logLevel?: string
   mirrorVerifyLimit?: string
   mirrorConnectTimeout?: string
@@ -116,7 +120,7 @@ function normaliseDomain(raw: string): string {
   return d
 }
 
-export function loadConfig(raw: RawServeOptions, env: NodeJS.ProcessEnv, cwd: string): Config {
+export function loadConfig(raw: RawServeOptions, env: NodeJS.ProcessEnv, cwd: string, cores = 1): Config {
   const region = normaliseRegion(raw.region ?? 'cn-hangzhou')
   const china = region.startsWith('cn-')
   const logLevel = (raw.logLevel ?? env.MIRRORSTORE_LOG_LEVEL ?? 'info') as LogLevel
@@ -136,6 +140,7 @@ export function loadConfig(raw: RawServeOptions, env: NodeJS.ProcessEnv, cwd: st
     accessKeyId,
     accessKeySecret,
     adminPort: raw.adminPort === undefined ? undefined : integer('--admin-port', raw.adminPort, 0, 65535),
+    workers: raw.workers === undefined ? Math.max(1, cores) : integer('--workers', raw.workers, 1, 64),
     logLevel,
     mirror: {
       verifyLimit: parseSize('--mirror-verify-limit', raw.mirrorVerifyLimit ?? '8MiB'),

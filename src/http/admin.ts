@@ -1,9 +1,14 @@
 /** The admin listener (--admin-port): GET /metrics (Prometheus text) and GET /health. Kept off the OSS port, where /metrics would name a bucket. */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Registry } from 'prom-client'
 
-export async function startAdmin(host: string, port: number, registry: Registry): Promise<{ server: Server; address: AddressInfo }> {
+/** Where the Prometheus text comes from: one registry, or the primary's aggregate over workers. */
+export interface MetricsSource {
+  readonly contentType: string
+  metrics(): Promise<string>
+}
+
+export async function startAdmin(host: string, port: number, registry: MetricsSource): Promise<{ server: Server; address: AddressInfo }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -37,10 +37,16 @@ function headerList(raw: readonly string[]): HeaderList {
 
 export function buildContext(req: IncomingMessage, res: ServerResponse, services: Services, log: Logger): RequestContext {
   const id = newRequestId()
-  const ac = new AbortController()
+  // The signal and the child logger are made on first use: most requests need neither.
+  let ac: AbortController | undefined
+  let left = false
+  let child: Logger | undefined
   // The client left before we finished answering.
   res.on('close', () => {
-    if (!res.writableFinished) ac.abort()
+    if (!res.writableFinished) {
+      left = true
+      ac?.abort()
+    }
   })
   let target = { rawPath: '/', rawQuery: '' }
   let query = new Map<string, string>()
@@ -60,8 +66,17 @@ export function buildContext(req: IncomingMessage, res: ServerResponse, services
     id,
     req,
     res,
-    log: log.child({ reqId: id }),
-    signal: ac.signal,
+    get log() {
+      child ??= log.child({ reqId: id })
+      return child
+    },
+    get signal() {
+      if (ac === undefined) {
+        ac = new AbortController()
+        if (left) ac.abort()
+      }
+      return ac.signal
+    },
     services,
     method: (req.method ?? 'GET').toUpperCase(),
     host: req.headers.host ?? '',
@@ -73,6 +88,7 @@ export function buildContext(req: IncomingMessage, res: ServerResponse, services
     bucket: undefined,
     key: undefined,
     auth: { kind: 'anonymous' },
+    prefetched: undefined,
     outcome: {},
   }
 }

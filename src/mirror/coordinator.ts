@@ -91,8 +91,11 @@ function fromWire(outcome: WireOutcome): FillOutcome {
   return outcome.kind === 'transparent' ? { ...outcome, body: Buffer.from(outcome.body, 'base64') } : outcome
 }
 
+const COORDINATOR_KINDS: ReadonlySet<string> = new Set(['claim', 'settle', 'consume', 'claimed', 'outcome'])
+
 export function isCoordinatorMessage(m: unknown): m is CoordinatorMessage {
-  return typeof m === 'object' && m !== null && typeof (m as { mirrorstore?: unknown }).mirrorstore === 'string'
+  const kind = typeof m === 'object' && m !== null ? (m as { mirrorstore?: unknown }).mirrorstore : undefined
+  return typeof kind === 'string' && COORDINATOR_KINDS.has(kind)
 }
 
 /** The channel to one process: what cluster's Worker (in the primary) and `process` (in a worker) both offer. */

@@ -11,9 +11,9 @@ import type { HeaderList } from '../auth/types.js'
 import type { Metrics, MirrorOutcome } from '../metrics/metrics.js'
 import { isStoreError } from '../store/errors.js'
 import type { Bucket, ObjectAttributes, ObjectRecord, ObjectStore, StagingBlob, StoredHeaderName } from '../store/types.js'
-import { MirrorFailure } from './failures.js'
+import { MirrorFailure, type MirrorEc } from './failures.js'
 import type { OriginClient, OriginResult } from './origin.js'
-import type { MirrorQos } from './qos.js'
+import type { Claim, FillCoordinator, FillOutcome } from './coordinator.js'
 import { originHeaders, originKey, originQuery, originUrl, type MirrorRedirect, type RoutingRule } from './rules.js'
 
 /** The largest object a fill may store (the OSS object maximum for a single PUT). */
@@ -191,17 +191,17 @@ export class MirrorEngine {
   private readonly inflight = new Map<string, Fill>()
   private readonly store: ObjectStore
   private readonly origin: OriginClient
-  private readonly qos: MirrorQos
+  private readonly coordinator: FillCoordinator
   private readonly metrics: Metrics
   private readonly log: Logger
   private readonly settings: MirrorSettings
   /** Cancels every fill at shutdown. */
   private readonly shutdown = new AbortController()
 
-  constructor(deps: { store: ObjectStore; origin: OriginClient; qos: MirrorQos; metrics: Metrics; log: Logger; settings: MirrorSettings }) {
+  constructor(deps: { store: ObjectStore; origin: OriginClient; coordinator: FillCoordinator; metrics: Metrics; log: Logger; settings: MirrorSettings }) {
     this.store = deps.store
     this.origin = deps.origin
-    this.qos = deps.qos
+    this.coordinator = deps.coordinator
     this.metrics = deps.metrics
     this.log = deps.log
     this.settings = deps.settings
@@ -218,8 +218,10 @@ export class MirrorEngine {
   }
 
   /**
-   * Starts the fill for a miss that matched `rule`, or joins the one in flight (no fetch, no QoS
-   * token). Throws MirrorFailure('qos_rejected') when a new fill is over budget.
+   * Starts the fill for a miss that matched `rule`, or joins the one in flight in this process (no
+   * fetch, no QoS token). A new fill first claims the key from the coordinator: over the QoS budget
+   * it fails with qos_rejected; if another worker is already filling the key, this one waits for
+   * that outcome and then serves the committed object (no read-while-fill across workers).
    */
   fill(bucket: Bucket, key: string, rule: RoutingRule, request: FillRequest): { fill: Fill; joined: boolean } {
     const id = fillId(bucket.name, key)
@@ -231,14 +233,57 @@ export class MirrorEngine {
     }
     const mirror = rule.mirror
     if (mirror === undefined) throw new Error('fill() needs a Mirror rule')
-    if (!this.qos.admit()) {
-      this.count('qos_rejected')
-      throw new MirrorFailure('qos_rejected', 'over the mirror QPS or bandwidth budget')
-    }
     const fill = new Fill(bucket.name, key)
     this.inflight.set(id, fill)
-    void this.run(fill, bucket, rule, mirror, request).finally(() => this.settled(id, fill))
+    void this.start(id, fill, bucket, rule, mirror, request).finally(() => this.settled(id, fill))
     return { fill, joined: false }
+  }
+
+  private async start(id: string, fill: Fill, bucket: Bucket, rule: RoutingRule, mirror: MirrorRedirect, request: FillRequest): Promise<void> {
+    let claim: Claim
+    try {
+      claim = await this.coordinator.claim(id)
+    } catch (err) {
+      fill.fail(new MirrorFailure('config_failed', 'fill coordination failed', { cause: err }))
+      return
+    }
+    switch (claim.kind) {
+      case 'rejected':
+        this.count('qos_rejected')
+        fill.fail(new MirrorFailure('qos_rejected', 'over the mirror QPS or bandwidth budget'))
+        return
+      case 'join':
+        this.count('coalesced')
+        await this.joinElsewhere(fill, bucket, claim.outcome)
+        return
+      case 'owner':
+        await this.run(fill, bucket, rule, mirror, request)
+        return
+    }
+  }
+
+  /** Another worker runs the fill: wait for its outcome and settle this process's joiners with it. */
+  private async joinElsewhere(fill: Fill, bucket: Bucket, pending: Promise<FillOutcome>): Promise<void> {
+    const outcome = await pending
+    switch (outcome.kind) {
+      case 'committed': {
+        const object = this.store.findObject(bucket.name, fill.key)
+        if (object === undefined) fill.fail(new MirrorFailure('config_failed', 'the object filled by another worker is gone'))
+        else fill.finish(object)
+        return
+      }
+      case 'failed':
+        fill.fail(new MirrorFailure(outcome.reason, 'fill failed in another worker', outcome.ec === undefined ? {} : { ec: outcome.ec as MirrorEc }))
+        return
+      case 'redirect':
+        fill.resolveHead({ kind: 'redirect', location: outcome.location })
+        fill.finish(undefined)
+        return
+      case 'transparent':
+        fill.resolveHead({ kind: 'transparent', status: outcome.status, contentType: outcome.contentType, body: outcome.body })
+        fill.finish(undefined)
+        return
+    }
   }
 
   private async run(fill: Fill, bucket: Bucket, rule: RoutingRule, mirror: MirrorRedirect, request: FillRequest): Promise<void> {
@@ -259,6 +304,7 @@ export class MirrorEngine {
     let outcome: MirrorOutcome = 'filled'
     let failure: MirrorFailure | undefined
     let cleanup: Promise<void> | undefined
+    let settleWith: FillOutcome = { kind: 'committed' }
     try {
       const okey = originKey(rule, fill.key)
       const query = originQuery(mirror, request.rawQuery)
@@ -288,14 +334,16 @@ export class MirrorEngine {
       if (result.kind === 'redirect') {
         outcome = 'redirect'
         observeFinal('ok')
-        fill.resolveHead({ kind: 'redirect', location: absoluteLocation(result.location, result.attempts.at(-1)?.url ?? primary) })
+        settleWith = { kind: 'redirect', location: absoluteLocation(result.location, result.attempts.at(-1)?.url ?? primary) }
+        fill.resolveHead(settleWith)
         fill.finish(undefined)
         return
       }
       if (result.kind === 'transparent') {
         outcome = 'transparent'
         observeFinal('ok')
-        fill.resolveHead({ kind: 'transparent', status: result.status, contentType: result.contentType, body: result.body })
+        settleWith = { kind: 'transparent', status: result.status, contentType: result.contentType, body: result.body }
+        fill.resolveHead(settleWith)
         fill.finish(undefined)
         return
       }
@@ -312,7 +360,7 @@ export class MirrorEngine {
         for await (const chunk of body) {
           const buf = chunk as Buffer
           bytes += buf.length
-          this.qos.consume(buf.length)
+          this.coordinator.consume(buf.length)
           this.metrics.originBytes.inc(buf.length)
           await staging.write(buf)
           // The final bytes are held back until the commit succeeds.
@@ -350,6 +398,7 @@ export class MirrorEngine {
     } catch (err) {
       failure = err instanceof MirrorFailure ? err : new MirrorFailure('config_failed', 'fill failed', { cause: err })
       outcome = failure.reason
+      settleWith = { kind: 'failed', reason: failure.reason, ec: failure.ec }
       // Covers a fetch that failed and a body that failed (or failed its checks) after the headers.
       observeFinal('error')
       if (result?.kind === 'body') result.body.destroy()
@@ -378,6 +427,7 @@ export class MirrorEngine {
       else this.log.warn({ ...line, detail: failure.message, cause: failure.cause instanceof Error ? failure.cause.message : undefined }, 'Mirror fill failed')
       // Settled before the cleanup is awaited: a miss arriving meanwhile must not join a dead fill.
       this.settled(fillId(fill.bucket, fill.key), fill)
+      this.coordinator.settle(fillId(fill.bucket, fill.key), settleWith)
       await cleanup?.catch((err: unknown) => this.log.warn({ reqId: request.requestId, err }, 'Mirror staging cleanup failed'))
     }
   }

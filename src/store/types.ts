@@ -240,6 +240,12 @@ export interface ObjectStore {
    * `object` is no longer current and its bytes are already gone: find the key again and retry.
    */
   openObject(object: ObjectRecord, range?: ByteRange): Readable
+  /**
+   * The bytes of an object (or inclusive range) in one buffer, for small reads only: the caller
+   * keeps the size small (a few KiB). Same contract as openObject: ObjectChanged if this version is
+   * gone, and correct bytes if it is replaced meanwhile.
+   */
+  readObject(object: ObjectRecord, range?: ByteRange): Promise<Buffer>
   /** Writes a body to a temp file in the data dir, hashing on the way, then fsyncs it. Throws BodyTooLarge. */
   stageBlob(body: Readable, options: StageOptions): Promise<StagedBlob>
   /** Starts a StagingBlob in the data dir's temp area. */

@@ -55,13 +55,13 @@ export function websiteXml(rules: readonly RuleSpec[]): string {
 }
 
 /** Creates `bucket` (with `acl` when given) and sets its mirror rules. */
-export async function mirrorBucket(server: TestServer, bucket: string, rules: readonly RuleSpec[], acl?: 'private' | 'public-read' | 'public-read-write'): Promise<void> {
+export async function mirrorBucket(server: Pick<TestServer, 'port'>, bucket: string, rules: readonly RuleSpec[], acl?: 'private' | 'public-read' | 'public-read-write'): Promise<void> {
   const created = await signed(server, 'PUT', bucket, undefined, acl === undefined ? {} : { headers: { 'x-oss-acl': acl } })
   assert.equal(created.status, 200, created.text)
   await setRules(server, bucket, rules)
 }
 
-export async function setRules(server: TestServer, bucket: string, rules: readonly RuleSpec[]): Promise<void> {
+export async function setRules(server: Pick<TestServer, 'port'>, bucket: string, rules: readonly RuleSpec[]): Promise<void> {
   const put = await signed(server, 'PUT', bucket, undefined, { query: 'website', subresources: { website: '' }, body: websiteXml(rules) })
   assert.equal(put.status, 200, put.text)
 }

@@ -5,7 +5,7 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import { anonymousAllowed } from '../../auth/acl.js'
 import { isStoreError } from '../../store/errors.js'
-import type { Bucket, ObjectAttributes, ObjectRecord, StagedBlob } from '../../store/types.js'
+import type { Bucket, ByteRange, ObjectAttributes, ObjectRecord, StagedBlob } from '../../store/types.js'
 import { MAX_OBJECT_SIZE, readXmlBody, stageRequestBody } from '../body.js'
 import { evaluateConditions, type ConditionHeaders } from '../conditions.js'
 import { header, type RequestContext } from '../context.js'
@@ -22,7 +22,7 @@ import {
 import { OssError } from '../oss-error.js'
 import type { Op } from '../operations.js'
 import { decideRange } from '../range.js'
-import { sendEmpty, sendHeaders, sendStream, sendXml } from '../respond.js'
+import { sendBuffer, sendEmpty, sendHeaders, sendStream, sendXml } from '../respond.js'
 import { buildXml } from '../xml/build.js'
 import { childElements, childText, parseXml } from '../xml/parse.js'
 import { encodingIsUrl, ownerNode, requireBucket, urlEncodeKey } from './common.js'
@@ -108,6 +108,18 @@ function responseOverrides(ctx: RequestContext): Array<readonly [string, string]
   return out
 }
 
+/** Bodies up to this size are read in one go and sent with the headers; larger ones stream. */
+const SMALL_BODY = 64 * 1024
+
+async function sendBody(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, obj: ObjectRecord, range: ByteRange | undefined): Promise<void> {
+  const length = range === undefined ? obj.size : range.end - range.start + 1
+  if (length <= SMALL_BODY) {
+    sendBuffer(ctx, status, headers, await ctx.services.store.readObject(obj, range))
+    return
+  }
+  await sendStream(ctx, status, headers, ctx.services.store.openObject(obj, range))
+}
+
 /** Sends a stored object with the request's Range, conditionals and response-* overrides. */
 export async function sendObject(ctx: RequestContext, obj: ObjectRecord): Promise<void> {
   const overrides = ctx.method === 'GET' ? responseOverrides(ctx) : []
@@ -129,12 +141,12 @@ export async function sendObject(ctx: RequestContext, obj: ObjectRecord): Promis
     headers['content-range'] = `bytes ${start}-${end}/${obj.size}`
     headers['content-length'] = String(end - start + 1)
     ctx.outcome.bytes = end - start + 1
-    await sendStream(ctx, 206, headers, ctx.services.store.openObject(obj, decision.range))
+    await sendBody(ctx, 206, headers, obj, decision.range)
     return
   }
   headers['content-length'] = String(obj.size)
   ctx.outcome.bytes = obj.size
-  await sendStream(ctx, 200, headers, ctx.services.store.openObject(obj))
+  await sendBody(ctx, 200, headers, obj, undefined)
 }
 
 /** How often a read retries when the object is replaced between lookup and open. */
@@ -144,7 +156,7 @@ const STALE_READ_RETRIES = 3
 export async function getObject(ctx: RequestContext, op: Op<'GetObject'> | Op<'HeadObject'>, found: Bucket | undefined): Promise<void> {
   const bucket = requireBucket(ctx, op.bucket, found)
   for (let attempt = 0; ; attempt++) {
-    const obj = ctx.services.store.findObject(op.bucket, op.key)
+    const obj = attempt === 0 && ctx.prefetched !== undefined ? ctx.prefetched.object : ctx.services.store.findObject(op.bucket, op.key)
     if (obj === undefined) {
       if (await serveMiss(ctx, bucket, op)) return
       throw noSuchKey(op.key)

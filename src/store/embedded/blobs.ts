@@ -30,6 +30,96 @@ export interface ReadPiece {
   readonly blob: string
   readonly offset: number
   readonly length: number
+  /** A small blob whose descriptor may stay open in the FdCache between reads. */
+  readonly cacheable?: boolean
+}
+
+/**
+ * Open descriptors of small, hot blob files, kept between reads (an open and a close per GET cost
+ * more than the read). Safe because blob files never change and ids are never reused: a blob whose
+ * rows are gone is simply never asked for again. Its descriptor would keep the disk space of an
+ * unlinked file, so descriptors are closed when this process removes the file, and a periodic
+ * prune closes those whose file another process unlinked (st_nlink 0). LRU, at most `max` entries.
+ */
+export class FdCache {
+  private readonly entries = new Map<string, { fd: number; refs: number; dead: boolean }>()
+  private readonly max: number
+  private readonly pathOf: (id: string) => string
+  private readonly timer: NodeJS.Timeout
+
+  constructor(pathOf: (id: string) => string, max = 512, pruneMs = 5000) {
+    this.pathOf = pathOf
+    this.max = max
+    this.timer = setInterval(() => this.prune(), pruneMs)
+    this.timer.unref()
+  }
+
+  /** A descriptor for blob `id` (opened synchronously on a miss; throws ENOENT if the file is gone). */
+  acquire(id: string): number {
+    const hit = this.entries.get(id)
+    if (hit !== undefined && !hit.dead) {
+      hit.refs++
+      // Refresh its place in the LRU order.
+      this.entries.delete(id)
+      this.entries.set(id, hit)
+      return hit.fd
+    }
+    const fd = fs.openSync(this.pathOf(id), 'r')
+    if (hit !== undefined) return fd
+    this.entries.set(id, { fd, refs: 1, dead: false })
+    this.evict()
+    return fd
+  }
+
+  /** Gives back a descriptor from acquire(). */
+  release(id: string, fd: number): void {
+    const e = this.entries.get(id)
+    if (e === undefined || e.fd !== fd) {
+      fs.close(fd, noop)
+      return
+    }
+    e.refs--
+    if (e.dead && e.refs === 0) this.close(id)
+  }
+
+  /** The file is being removed: close its descriptor once no read uses it. */
+  drop(id: string): void {
+    const e = this.entries.get(id)
+    if (e === undefined) return
+    e.dead = true
+    if (e.refs === 0) this.close(id)
+  }
+
+  closeAll(): void {
+    clearInterval(this.timer)
+    for (const [id, e] of this.entries) if (e.refs === 0) this.close(id)
+    for (const e of this.entries.values()) e.dead = true
+  }
+
+  private close(id: string): void {
+    const e = this.entries.get(id)
+    if (e === undefined) return
+    this.entries.delete(id)
+    fs.close(e.fd, noop)
+  }
+
+  private evict(): void {
+    if (this.entries.size <= this.max) return
+    for (const [id, e] of this.entries) {
+      if (this.entries.size <= this.max) break
+      if (e.refs === 0) this.close(id)
+      else e.dead = true
+    }
+  }
+
+  private prune(): void {
+    for (const [id, e] of this.entries) {
+      if (e.dead) continue
+      fs.fstat(e.fd, (err, st) => {
+        if (err !== null || st.nlink === 0) this.drop(id)
+      })
+    }
+  }
 }
 
 const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
@@ -39,7 +129,10 @@ export class BlobFiles {
   readonly blobDir: string
   readonly tmpDir: string
 
+  readonly fds: FdCache
+
   constructor(dataDir: string) {
+    this.fds = new FdCache((id) => this.pathOf(id))
     this.root = dataDir
     this.blobDir = path.join(dataDir, 'blobs')
     this.tmpDir = path.join(dataDir, 'tmp')
@@ -94,6 +187,7 @@ export class BlobFiles {
 
   /** Removes a blob file; a missing file is fine (already swept). */
   async remove(id: string): Promise<void> {
+    this.fds.drop(id)
     await fsp.rm(this.pathOf(id), { force: true })
   }
 
@@ -104,14 +198,62 @@ export class BlobFiles {
    * one of those files is already gone. Pieces beyond `eager` are opened when reached.
    */
   open(pieces: readonly ReadPiece[], eager: number, onLazyMissing: () => Error): Readable {
+    const fds = this.acquireAll(pieces, eager)
+    return new PieceReader(this, pieces, fds, onLazyMissing)
+  }
+
+  /**
+   * Reads `pieces` whole into one buffer (small reads only: the caller bounds the size). Same
+   * descriptor guarantees as open(): throws ENOENT synchronously if a file is already gone.
+   */
+  read(pieces: readonly ReadPiece[]): Promise<Buffer> {
+    const fds = this.acquireAll(pieces, pieces.length) as number[]
+    const total = pieces.reduce((n, p) => n + p.length, 0)
+    const out = Buffer.allocUnsafe(total)
+    const readPiece = async (i: number, at: number): Promise<void> => {
+      const piece = pieces[i] as ReadPiece
+      let done = 0
+      while (done < piece.length) {
+        const n = await readAt(fds[i] as number, out, at + done, piece.length - done, piece.offset + done)
+        if (n === 0) throw new Error(`Blob file "${piece.blob}" is shorter than its row says`)
+        done += n
+      }
+    }
+    const run = async (): Promise<Buffer> => {
+      try {
+        let at = 0
+        for (let i = 0; i < pieces.length; i++) {
+          await readPiece(i, at)
+          at += (pieces[i] as ReadPiece).length
+        }
+        return out
+      } finally {
+        for (let i = 0; i < fds.length; i++) this.releaseFd(pieces[i] as ReadPiece, fds[i])
+      }
+    }
+    return run()
+  }
+
+  /** Descriptors for the first `eager` pieces, opened now (cached ones from the FdCache). */
+  private acquireAll(pieces: readonly ReadPiece[], eager: number): (number | undefined)[] {
     const fds: (number | undefined)[] = []
     try {
-      for (let i = 0; i < pieces.length && i < eager; i++) fds.push(fs.openSync(this.pathOf((pieces[i] as ReadPiece).blob), 'r'))
+      for (let i = 0; i < pieces.length && i < eager; i++) {
+        const piece = pieces[i] as ReadPiece
+        fds.push(piece.cacheable === true ? this.fds.acquire(piece.blob) : fs.openSync(this.pathOf(piece.blob), 'r'))
+      }
     } catch (err) {
-      for (const fd of fds) if (fd !== undefined) fs.closeSync(fd)
+      for (let i = 0; i < fds.length; i++) this.releaseFd(pieces[i] as ReadPiece, fds[i])
       throw err
     }
-    return new PieceReader(this, pieces, fds, onLazyMissing)
+    return fds
+  }
+
+  /** @internal Closes or gives back a descriptor from acquireAll. */
+  releaseFd(piece: ReadPiece, fd: number | undefined): void {
+    if (fd === undefined) return
+    if (piece.cacheable === true) this.fds.release(piece.blob, fd)
+    else fs.close(fd, noop)
   }
 
   /** Files under tmp/ and blobs/ as [absolute path, blob id or undefined for tmp files]. */
@@ -227,7 +369,7 @@ class PieceReader extends Readable {
     const fd = this.fds[i]
     if (fd !== undefined) {
       this.fds[i] = undefined
-      fs.close(fd, noop)
+      this.files.releaseFd(this.pieces[i] as ReadPiece, fd)
     }
   }
 
@@ -239,6 +381,15 @@ class PieceReader extends Readable {
     if (this.busy) this.pendingDestroy = finish
     else finish()
   }
+}
+
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, offset, length, position, (err, n) => {
+      if (err !== null) reject(err)
+      else resolve(n)
+    })
+  })
 }
 
 function noop(): void {

@@ -70,6 +70,8 @@ import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
 
 /** Descriptors opened before openObject returns; pieces beyond are opened when reached (see openObject). */
 const MAX_EAGER_FDS = 256
+/** Objects up to this size keep their blob descriptors in the FdCache. */
+const CACHEABLE_OBJECT_SIZE = 1024 * 1024
 
 /** Where a record's bytes live, carried on the records this store returns (survives object spread). */
 const CONTENT = Symbol('mirrorstore.embedded.content')
@@ -286,6 +288,28 @@ export class EmbeddedStore implements ObjectStore {
    * (the key overwritten or deleted) the stream fails with ObjectChanged instead of sending wrong bytes.
    */
   openObject(object: ObjectRecord, range?: ByteRange): Readable {
+    const pieces = this.piecesOf(object, range)
+    if (pieces.length === 0) return emptyStream()
+    try {
+      return this.files.open(pieces, MAX_EAGER_FDS, () => changed(object))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
+      throw err
+    }
+  }
+
+  readObject(object: ObjectRecord, range?: ByteRange): Promise<Buffer> {
+    const pieces = this.piecesOf(object, range)
+    try {
+      return this.files.read(pieces)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
+      throw err
+    }
+  }
+
+  /** Where the bytes of `range` of `object` live; throws ObjectChanged when the version is gone. */
+  private piecesOf(object: ObjectRecord, range: ByteRange | undefined): ReadPiece[] {
     let content = (object as StoredRecord)[CONTENT]
     if (content === undefined) {
       const row = this.meta.objectGet.get(object.bucket, object.key)
@@ -294,31 +318,24 @@ export class EmbeddedStore implements ObjectStore {
     }
     const start = range?.start ?? 0
     const end = Math.min(range?.end ?? object.size - 1, object.size - 1)
-    if (end < start) return emptyStream()
+    if (end < start) return []
     const length = end - start + 1
-    let pieces: ReadPiece[]
-    if (content.blob !== null) {
-      pieces = [{ blob: content.blob, offset: start, length }]
-    } else {
-      pieces = []
-      let covered = 0
-      for (const seg of this.meta.segmentsInRange.iterate({ cid: content.cid ?? '', start, end })) {
-        const from = Math.max(start, seg.pos)
-        const to = Math.min(end, seg.pos + seg.len - 1)
-        if (to < from) continue
-        if (from !== start + covered) break
-        pieces.push({ blob: seg.blob, offset: seg.off + (from - seg.pos), length: to - from + 1 })
-        covered += to - from + 1
-      }
-      // Rows gone (the object was replaced or deleted): this version cannot be read any more.
-      if (covered !== length) throw changed(object)
+    // Blobs of small objects are small: their descriptors may stay open between reads.
+    const cacheable = object.size <= CACHEABLE_OBJECT_SIZE
+    if (content.blob !== null) return [{ blob: content.blob, offset: start, length, cacheable }]
+    const pieces: ReadPiece[] = []
+    let covered = 0
+    for (const seg of this.meta.segmentsInRange.iterate({ cid: content.cid ?? '', start, end })) {
+      const from = Math.max(start, seg.pos)
+      const to = Math.min(end, seg.pos + seg.len - 1)
+      if (to < from) continue
+      if (from !== start + covered) break
+      pieces.push({ blob: seg.blob, offset: seg.off + (from - seg.pos), length: to - from + 1, cacheable })
+      covered += to - from + 1
     }
-    try {
-      return this.files.open(pieces, MAX_EAGER_FDS, () => changed(object))
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
-      throw err
-    }
+    // Rows gone (the object was replaced or deleted): this version cannot be read any more.
+    if (covered !== length) throw changed(object)
+    return pieces
   }
 
   async openStaging(options: { readonly maxSize: number }): Promise<StagingBlob> {
@@ -806,6 +823,7 @@ export class EmbeddedStore implements ObjectStore {
   }
 
   close(): void {
+    this.files.fds.closeAll()
     this.meta.close()
   }
 }
