@@ -73,6 +73,29 @@ const MAX_EAGER_FDS = 256
 /** Objects up to this size keep their blob descriptors in the FdCache. */
 const CACHEABLE_OBJECT_SIZE = 1024 * 1024
 
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Runs `fn`, retrying while another process holds the database lock (SQLITE_BUSY). SQLite's own
+ * busy handler sleeps in steps of 1 ms and more; writers here hold the lock for well under a
+ * millisecond, so we retry after 25 µs, doubling up to 1 ms, for at most 10 s.
+ */
+function retryBusy<T>(fn: () => T): T {
+  let wait = 0.025
+  let waited = 0
+  for (;;) {
+    try {
+      return fn()
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || waited > 10_000) throw err
+      Atomics.wait(pause, 0, 0, wait)
+      waited += wait
+      wait = Math.min(wait * 2, 1)
+    }
+  }
+}
+
 /** Where a record's bytes live, carried on the records this store returns (survives object spread). */
 const CONTENT = Symbol('mirrorstore.embedded.content')
 interface Content {
@@ -136,8 +159,11 @@ export class EmbeddedStore implements ObjectStore {
 
   /** Runs `fn` in BEGIN IMMEDIATE; after COMMIT unlinks the blobs whose last reference `fn` dropped. */
   private write<T>(fn: (freed: string[]) => T): T {
-    const freed: string[] = []
-    const result = this.tx.immediate(() => fn(freed)) as T
+    let freed: string[] = []
+    const result = retryBusy(() => {
+      freed = []
+      return this.tx.immediate(() => fn(freed)) as T
+    })
     for (const id of freed) {
       const p = this.files.remove(id).catch(() => undefined)
       this.unlinking.add(p)
@@ -147,7 +173,7 @@ export class EmbeddedStore implements ObjectStore {
   }
 
   private read<T>(fn: () => T): T {
-    return this.tx.deferred(fn) as T
+    return retryBusy(() => this.tx.deferred(fn) as T)
   }
 
   /** Resolves once the blob unlinks started by past writes have finished (tests, shutdown). */
@@ -225,7 +251,7 @@ export class EmbeddedStore implements ObjectStore {
   }
 
   findBucket(name: string): Bucket | undefined {
-    const row = this.meta.bucketGet.get(name)
+    const row = retryBusy(() => this.meta.bucketGet.get(name))
     return row === undefined ? undefined : toBucket(row)
   }
 
@@ -277,7 +303,7 @@ export class EmbeddedStore implements ObjectStore {
   // ── objects ──
 
   findObject(bucket: string, key: string): ObjectRecord | undefined {
-    const row = this.meta.objectGet.get(bucket, key)
+    const row = retryBusy(() => this.meta.objectGet.get(bucket, key))
     return row === undefined ? undefined : toRecord(row)
   }
 
@@ -639,7 +665,7 @@ export class EmbeddedStore implements ObjectStore {
   }
 
   findUpload(bucket: string, key: string, uploadId: string): Upload | undefined {
-    const row = this.meta.uploadGet.get(uploadId)
+    const row = retryBusy(() => this.meta.uploadGet.get(uploadId))
     return row === undefined || row.bucket !== bucket || row.key !== key ? undefined : toUpload(row)
   }
 

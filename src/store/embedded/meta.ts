@@ -213,10 +213,16 @@ export class Meta {
     const db = new Database(file)
     this.db = db
     db.pragma('journal_mode = WAL')
+    // Only for opening and migrating; after that EmbeddedStore retries SQLITE_BUSY itself, without
+    // SQLite's millisecond sleeps on the event loop.
     db.pragma('busy_timeout = 5000')
-    // FULL: an acknowledged write survives power loss, not only a process crash.
-    db.pragma('synchronous = FULL')
+    // NORMAL (WAL): a commit does not fsync on the event loop. A committed write survives a process
+    // crash (kill -9); on power loss the last commits may roll back, but the database stays
+    // consistent and a row never outlives its bytes, because every blob is fsynced (off the event
+    // loop) before the transaction that refers to it. The WAL is fsynced at each checkpoint.
+    db.pragma('synchronous = NORMAL')
     migrate(db)
+    db.pragma('busy_timeout = 0')
 
     this.bucketGet = db.prepare('SELECT * FROM buckets WHERE name = ?')
     this.bucketInsert = db.prepare(
