@@ -11,6 +11,9 @@ import { startAdmin } from '../http/admin.js'
 import type { Logger } from '../log/logger.js'
 import { isCoordinatorMessage, PrimaryCoordinator } from '../mirror/coordinator.js'
 
+/** V8 young-generation semi-space per worker, MB (V8's default here is 16). */
+const WORKER_SEMI_SPACE_MB = 4
+
 /** What a worker tells the primary once it listens. */
 export interface ListeningMessage {
   readonly mirrorstore: 'listening'
@@ -54,6 +57,11 @@ export async function startCluster(config: Config, workers: number, log: Logger)
   let failStart: ((err: Error) => void) | undefined
   let onReady: (() => void) | undefined
 
+  // A smaller young generation: about 25 MB less per worker under load at the same throughput
+  // (measured with wrk on 4 KiB hits); a flag given to node explicitly wins.
+  if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
+    cluster.setupPrimary({ execArgv: [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`] })
+  }
   const fork = (): Worker => {
     const worker = cluster.fork()
     coordinator.attach(worker.id, { send: (m) => worker.send(m) })

@@ -283,8 +283,11 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Read size: 64 KiB, or 512 KiB for large reads (fewer syscalls and thread-pool hops per byte). */
-const CHUNK = 64 * 1024
+/**
+ * Read size: 32 KiB, or 512 KiB for large reads (fewer syscalls and thread-pool hops per byte). The
+ * small size bounds memory with many concurrent downloads: each holds about two chunks.
+ */
+const CHUNK = 32 * 1024
 const LARGE_CHUNK = 512 * 1024
 const LARGE_READ = 8 * 1024 * 1024
 
