@@ -342,6 +342,8 @@ export class MirrorEngine {
       if (result.kind === 'transparent') {
         outcome = 'transparent'
         observeFinal('ok')
+        bytes = result.body.length
+        this.metrics.originBytes.inc(bytes)
         settleWith = { kind: 'transparent', status: result.status, contentType: result.contentType, body: result.body }
         fill.resolveHead(settleWith)
         fill.finish(undefined)

@@ -87,9 +87,10 @@ void test('/metrics counts each mirror outcome once per fill (joiners as coalesc
       qos_rejected: 0,
     },
   )
-  // Body bytes of the completed fills: ok (1000), herd (9), hop (default body), md5 (8) and race (20), plus partial ones.
+  // Body bytes of the completed fills: ok (1000), herd (9), hop (default body), md5 (8) and race (20),
+  // the passed-through 404 body ('gone'), plus partial ones.
   const bytes = metric(text, 'mirrorstore_mirror_origin_bytes_total')
-  const complete = 1000 + 'herd body'.length + 'hello from the origin\n'.length + 'md5 body'.length + 20
+  const complete = 1000 + 'herd body'.length + 'hello from the origin\n'.length + 'md5 body'.length + 20 + 'gone'.length
   assert.ok(bytes >= complete + 10 + 10 && bytes <= complete + 200, `origin bytes ${bytes}`)
   // One observation per origin attempt: 11 fills reached an origin, each in one attempt.
   const okCount = metric(text, 'mirrorstore_mirror_origin_duration_seconds_count', { result: 'ok' })
