@@ -18,6 +18,8 @@ import { originHeaders, originKey, originQuery, originUrl, type MirrorRedirect, 
 
 /** The largest object a fill may store (the OSS object maximum for a single PUT). */
 export const MAX_FILL_SIZE = 5 * 1024 ** 3
+/** Origin bytes that may wait for the staging write in progress before reading pauses. */
+const MAX_PENDING = 4 * 1024 * 1024
 /** User metadata of 8,192 bytes or more (PutObject's measure) is refused: "Meta is too large." */
 const USER_META_LIMIT = 8192
 
@@ -358,18 +360,54 @@ export class MirrorEngine {
       if (contentLength !== undefined && contentLength > this.settings.verifyLimit) {
         fill.resolveHead({ kind: 'stream', contentLength, attributes })
       }
+      // One staging write at a time; origin chunks that arrive meanwhile are gathered and written
+      // together next, so origin reads, hashing and disk writes overlap. Reading pauses while more
+      // than MAX_PENDING bytes wait.
+      const stagingFile = staging
+      let batch: Buffer[] = []
+      let batchBytes = 0
+      let writing: Promise<void> | undefined
+      let writeError: Error | undefined
+      const pump = (): void => {
+        if (writing !== undefined || batchBytes === 0 || writeError !== undefined) return
+        const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes)
+        batch = []
+        batchBytes = 0
+        writing = stagingFile.write(data).then(
+          () => {
+            writing = undefined
+            // The final bytes are held back until the commit succeeds.
+            stagingFile.release(contentLength === undefined ? stagingFile.size : Math.min(stagingFile.size, contentLength - 1), false)
+            if (contentLength === undefined && stagingFile.size > this.settings.verifyLimit) {
+              fill.resolveHead({ kind: 'stream', contentLength: undefined, attributes })
+            }
+            pump()
+          },
+          (err: unknown) => {
+            writing = undefined
+            writeError = err instanceof Error ? err : new Error(String(err))
+          },
+        )
+      }
+      const drained = async (): Promise<void> => {
+        while (writing !== undefined && batchBytes > MAX_PENDING) await writing
+        if (writeError !== undefined) throw writeError
+      }
       try {
         for await (const chunk of body) {
           const buf = chunk as Buffer
           bytes += buf.length
           this.coordinator.consume(buf.length)
           this.metrics.originBytes.inc(buf.length)
-          await staging.write(buf)
-          // The final bytes are held back until the commit succeeds.
-          staging.release(contentLength === undefined ? staging.size : Math.min(staging.size, contentLength - 1), false)
-          if (contentLength === undefined && staging.size > this.settings.verifyLimit) {
-            fill.resolveHead({ kind: 'stream', contentLength: undefined, attributes })
-          }
+          batch.push(buf)
+          batchBytes += buf.length
+          pump()
+          await drained()
+        }
+        while (writing !== undefined || batchBytes > 0) {
+          pump()
+          if (writing !== undefined) await writing
+          if (writeError !== undefined) throw writeError
         }
       } catch (err) {
         if (err instanceof MirrorFailure) throw err

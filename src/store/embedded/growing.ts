@@ -52,13 +52,14 @@ export class GrowingFile {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
     if (this.written + chunk.length > this.maxSize) throw new StoreError('BodyTooLarge')
+    // Hash now, in call order, so the caller's next chunk can be hashed while this one is written.
+    this.md5.update(chunk)
+    this.crc.update(chunk)
     let off = 0
     while (off < chunk.length) {
       const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.written + off)
       off += bytesWritten
     }
-    this.md5.update(chunk)
-    this.crc.update(chunk)
     this.written += chunk.length
   }
 
