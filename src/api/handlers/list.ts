@@ -41,13 +41,16 @@ function encoder(ctx: RequestContext): { url: boolean; enc: (s: string) => strin
   return { url, enc: url ? urlEncodeKey : (s: string) => s }
 }
 
+/** The parameters every object listing shares. */
+function listingParams(ctx: RequestContext): { prefix: string; delimiter: string; maxKeys: number } {
+  return { prefix: strParam(ctx, 'prefix'), delimiter: strParam(ctx, 'delimiter'), maxKeys: intParam(ctx, 'max-keys', 100, 0, 1000) }
+}
+
 /** ListObjects: https://help.aliyun.com/document_detail/31965.html */
 export function listObjects(ctx: RequestContext, op: Op<'ListObjects'>, found: Bucket | undefined): void {
   requireBucket(ctx, op.bucket, found)
-  const prefix = strParam(ctx, 'prefix')
+  const { prefix, delimiter, maxKeys } = listingParams(ctx)
   const marker = strParam(ctx, 'marker')
-  const delimiter = strParam(ctx, 'delimiter')
-  const maxKeys = intParam(ctx, 'max-keys', 100, 0, 1000)
   const result = ctx.services.store.listObjects(op.bucket, { prefix, delimiter, startAfter: marker, maxKeys })
   const { url, enc } = encoder(ctx)
   sendXml(
@@ -82,11 +85,9 @@ function decodeToken(token: string): string {
 /** ListObjectsV2: https://help.aliyun.com/document_detail/187544.html */
 export function listObjectsV2(ctx: RequestContext, op: Op<'ListObjectsV2'>, found: Bucket | undefined): void {
   requireBucket(ctx, op.bucket, found)
-  const prefix = strParam(ctx, 'prefix')
-  const delimiter = strParam(ctx, 'delimiter')
+  const { prefix, delimiter, maxKeys } = listingParams(ctx)
   const startAfter = strParam(ctx, 'start-after')
   const token = ctx.query.get('continuation-token')
-  const maxKeys = intParam(ctx, 'max-keys', 100, 0, 1000)
   const fetchOwner = ctx.query.get('fetch-owner') === 'true'
   const marker = token !== undefined && token !== '' ? decodeToken(token) : startAfter
   const result = ctx.services.store.listObjects(op.bucket, { prefix, delimiter, startAfter: marker, maxKeys })
@@ -113,11 +114,9 @@ export function listObjectsV2(ctx: RequestContext, op: Op<'ListObjectsV2'>, foun
 /** ListObjectVersions: https://help.aliyun.com/document_detail/282297.html (no versioning: one `null` version per key). */
 export function listObjectVersions(ctx: RequestContext, op: Op<'ListObjectVersions'>, found: Bucket | undefined): void {
   requireBucket(ctx, op.bucket, found)
-  const prefix = strParam(ctx, 'prefix')
-  const delimiter = strParam(ctx, 'delimiter')
+  const { prefix, delimiter, maxKeys } = listingParams(ctx)
   const keyMarker = strParam(ctx, 'key-marker')
   const versionIdMarker = ctx.query.get('version-id-marker') ?? ''
-  const maxKeys = intParam(ctx, 'max-keys', 100, 0, 1000)
   // With one version per key, a version-id marker of `null` means "after that key" too.
   const result = ctx.services.store.listObjects(op.bucket, { prefix, delimiter, startAfter: keyMarker, maxKeys })
   const { url, enc } = encoder(ctx)
