@@ -355,7 +355,7 @@ export class MirrorEngine {
       const body = result.body
       const attributes = savedAttributes(result.headers, mirror, bucket)
       const contentLength = result.contentLength
-      staging = await this.store.openStaging({ maxSize: MAX_FILL_SIZE })
+      staging = await this.store.openStaging({ maxSize: MAX_FILL_SIZE, expectedSize: contentLength })
       fill.setStaging(staging)
       if (contentLength !== undefined && contentLength > this.settings.verifyLimit) {
         fill.resolveHead({ kind: 'stream', contentLength, attributes })

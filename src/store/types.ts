@@ -248,8 +248,8 @@ export interface ObjectStore {
   readObject(object: ObjectRecord, range?: ByteRange): Promise<Buffer>
   /** Writes a body to a temp file in the data dir, hashing on the way, then fsyncs it. Throws BodyTooLarge. */
   stageBlob(body: Readable, options: StageOptions): Promise<StagedBlob>
-  /** Starts a StagingBlob in the data dir's temp area. */
-  openStaging(options: { readonly maxSize: number }): Promise<StagingBlob>
+  /** Starts a StagingBlob in the data dir's temp area; `expectedSize` (if known) lets the store choose how to hash. */
+  openStaging(options: { readonly maxSize: number; readonly expectedSize?: number | undefined }): Promise<StagingBlob>
   /**
    * Commits a staged blob as bucket/key, replacing any current object (whose bytes are freed).
    * Throws BucketNotFound, ObjectExists, ObjectImmutable (retention), ObjectChanged; on a throw the

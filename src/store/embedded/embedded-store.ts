@@ -70,6 +70,8 @@ import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
 
 /** Descriptors opened before openObject returns; pieces beyond are opened when reached (see openObject). */
 const MAX_EAGER_FDS = 256
+/** Staged bodies larger than this (or of unknown length) are hashed on a worker thread. */
+const THREADED_HASH_SIZE = 8 * 1024 * 1024
 /** Objects up to this size keep their blob descriptors in the FdCache. */
 const CACHEABLE_OBJECT_SIZE = 1024 * 1024
 
@@ -364,8 +366,10 @@ export class EmbeddedStore implements ObjectStore {
     return pieces
   }
 
-  async openStaging(options: { readonly maxSize: number }): Promise<StagingBlob> {
-    const file = await GrowingFile.create(this.files, options.maxSize)
+  async openStaging(options: { readonly maxSize: number; readonly expectedSize?: number | undefined }): Promise<StagingBlob> {
+    // Large or unknown-length bodies are hashed on a worker thread, overlapping with the event loop.
+    const threaded = options.expectedSize === undefined || options.expectedSize > THREADED_HASH_SIZE
+    const file = await GrowingFile.create(this.files, options.maxSize, threaded)
     const files = this.files
     return {
       get size() {

@@ -4,12 +4,11 @@
  * their own pace, and see only bytes the owner has released. finish() fsyncs and renames the file
  * to its blob path exactly as BlobFiles.stage does; abort() removes it and fails every reader.
  */
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
-import { Crc64 } from '../../util/crc64.js'
+import { inlineHasher, threadedHasher, type BodyHasher } from '../../util/threaded-hasher.js'
 import { StoreError } from '../errors.js'
 import { randomId, syncDir, type BlobFiles, type StagedFile } from './blobs.js'
 
@@ -19,8 +18,7 @@ export class GrowingFile {
   readonly id: string
   private readonly files: BlobFiles
   private readonly maxSize: number
-  private readonly md5 = createHash('md5')
-  private readonly crc = new Crc64()
+  private readonly hasher: BodyHasher
   private fh: fsp.FileHandle | undefined
   private path: string
   private written = 0
@@ -30,7 +28,8 @@ export class GrowingFile {
   private finished = false
   private readonly waiters = new Set<() => void>()
 
-  private constructor(files: BlobFiles, id: string, fh: fsp.FileHandle, maxSize: number) {
+  private constructor(files: BlobFiles, id: string, fh: fsp.FileHandle, maxSize: number, hasher: BodyHasher) {
+    this.hasher = hasher
     this.files = files
     this.id = id
     this.fh = fh
@@ -38,10 +37,11 @@ export class GrowingFile {
     this.path = path.join(files.tmpDir, id)
   }
 
-  static async create(files: BlobFiles, maxSize: number): Promise<GrowingFile> {
+  /** `threadedHash`: hash on the worker thread (large bodies), else inline. */
+  static async create(files: BlobFiles, maxSize: number, threadedHash: boolean): Promise<GrowingFile> {
     const id = randomId()
     const fh = await fsp.open(path.join(files.tmpDir, id), 'wx')
-    return new GrowingFile(files, id, fh, maxSize)
+    return new GrowingFile(files, id, fh, maxSize, threadedHash ? threadedHasher() : inlineHasher())
   }
 
   get size(): number {
@@ -52,15 +52,15 @@ export class GrowingFile {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
     if (this.written + chunk.length > this.maxSize) throw new StoreError('BodyTooLarge')
-    // Hash now, in call order, so the caller's next chunk can be hashed while this one is written.
-    this.md5.update(chunk)
-    this.crc.update(chunk)
+    // Hashed in call order (inline now, or queued to the hash thread) while the chunk is written.
+    this.hasher.update(chunk)
     let off = 0
     while (off < chunk.length) {
       const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.written + off)
       off += bytesWritten
     }
     this.written += chunk.length
+    await this.hasher.drained()
   }
 
   /** Lets readers have bytes up to `bytes`; `complete` says no byte will follow. */
@@ -82,13 +82,15 @@ export class GrowingFile {
     this.path = final
     await syncDir(path.dirname(final))
     this.finished = true
-    return { id: this.id, size: this.written, md5: this.md5.digest(), crc64: this.crc.digest() }
+    const { md5, crc64 } = await this.hasher.digest()
+    return { id: this.id, size: this.written, md5, crc64 }
   }
 
   /** Removes the file (unless finish() handed it over) and fails every reader with `reason`. */
   async abort(reason: Error): Promise<void> {
     if (this.failure !== undefined) return
     this.failure = reason
+    this.hasher.dispose()
     this.notify()
     const fh = this.fh
     this.fh = undefined

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { test } from 'node:test'
+import { crc64 } from '../../src/util/crc64.js'
+import { inlineHasher, threadedHasher } from '../../src/util/threaded-hasher.js'
+
+void test('threadedHasher and inlineHasher give the MD5 and CRC-64 of the whole body, chunk by chunk', async () => {
+  const chunks = Array.from({ length: 40 }, (_, i) => randomBytes(1 + ((i * 7919) % 300_000)))
+  const whole = Buffer.concat(chunks)
+  for (const make of [threadedHasher, inlineHasher]) {
+    const hasher = make()
+    for (const c of chunks) {
+      hasher.update(c)
+      await hasher.drained()
+    }
+    const { md5, crc64: crc } = await hasher.digest()
+    assert.deepEqual(md5, createHash('md5').update(whole).digest())
+    assert.equal(crc, crc64(whole))
+  }
+})
+
+void test('threadedHasher keeps concurrent bodies apart and applies backpressure past 8 MiB in flight', async () => {
+  const a = threadedHasher()
+  const b = threadedHasher()
+  const big = randomBytes(4 * 1024 * 1024)
+  for (let i = 0; i < 4; i++) {
+    a.update(big)
+    b.update(big.subarray(0, 1000))
+  }
+  // 16 MiB queued for `a`: drained() waits until the thread has caught up.
+  await a.drained()
+  const [da, db] = await Promise.all([a.digest(), b.digest()])
+  assert.deepEqual(da.md5, createHash('md5').update(Buffer.concat([big, big, big, big])).digest())
+  const small = big.subarray(0, 1000)
+  assert.deepEqual(db.md5, createHash('md5').update(Buffer.concat([small, small, small, small])).digest())
+  const dropped = threadedHasher()
+  dropped.update(big)
+  dropped.dispose()
+  await assert.rejects(dropped.digest())
+})
