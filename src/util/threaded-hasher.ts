@@ -1,8 +1,9 @@
 /**
  * MD5 + CRC-64 of a body, computed either inline or on a worker thread. A large mirror fill hashes
  * hundreds of MB; on the thread, hashing overlaps with the event loop's network and disk work.
- * The threaded hasher copies each chunk to the thread and applies backpressure: `drained()` waits
- * while more than MAX_IN_FLIGHT bytes are still unhashed.
+ * The threaded hasher copies chunks into a few reusable SharedArrayBuffer slots (no allocation per
+ * chunk, so no garbage piling up in the thread) and applies backpressure: `drained()` waits until
+ * every queued byte has been copied into a slot.
  */
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
@@ -34,18 +35,29 @@ export function inlineHasher(): BodyHasher {
   }
 }
 
-const MAX_IN_FLIGHT = 8 * 1024 * 1024
+/** Shared slots: at most SLOTS × SLOT_SIZE bytes wait for the thread, with no allocation per chunk. */
+const SLOT_SIZE = 1024 * 1024
+const SLOTS = 8
 
 interface Pending {
+  /** Chunk pieces not yet copied into a slot, in order. */
+  readonly queue: Uint8Array[]
+  /** Slots of this body still being hashed. */
   inFlight: number
-  wake: (() => void) | undefined
+  wakers: Array<() => void>
   done: ((r: { md5: Buffer; crc64: bigint }) => void) | undefined
   fail: ((err: Error) => void) | undefined
+  /** digest() asked while pieces were still queued. */
+  digestWanted: boolean
 }
 
 let worker: Worker | undefined
+let slots: Uint8Array = new Uint8Array(0)
+const freeSlots: number[] = []
 let nextId = 0
 const bodies = new Map<number, Pending>()
+/** Bodies with queued pieces, served round robin as slots free up. */
+const waiting: number[] = []
 
 /** The thread holds the process open only while some body is being hashed. */
 function track(id: number, state: Pending): void {
@@ -59,30 +71,63 @@ function untrack(id: number): boolean {
   return had
 }
 
+function wake(p: Pending): void {
+  const list = p.wakers
+  p.wakers = []
+  for (const fn of list) fn()
+}
+
+/** Copies queued pieces into free slots and hands them to the thread, in each body's order. */
+function pump(): void {
+  const w = worker
+  if (w === undefined) return
+  while (freeSlots.length > 0 && waiting.length > 0) {
+    const id = waiting[0] as number
+    const p = bodies.get(id)
+    const piece = p?.queue.shift()
+    if (p === undefined || piece === undefined) {
+      waiting.shift()
+      continue
+    }
+    if (p.queue.length === 0) waiting.shift()
+    const slot = freeSlots.pop() as number
+    slots.set(piece, slot * SLOT_SIZE)
+    p.inFlight++
+    w.postMessage({ op: 'update', id, slot, length: piece.length } satisfies HashRequest)
+    if (p.queue.length === 0) {
+      wake(p)
+      if (p.digestWanted) w.postMessage({ op: 'digest', id } satisfies HashRequest)
+    }
+  }
+}
+
 function hashWorker(): Worker {
   if (worker !== undefined) return worker
+  const shared = new SharedArrayBuffer(SLOT_SIZE * SLOTS)
+  slots = new Uint8Array(shared)
+  freeSlots.length = 0
+  for (let i = 0; i < SLOTS; i++) freeSlots.push(i)
   const w = new Worker(new URL('./hash-worker.js', import.meta.url))
+  w.postMessage({ op: 'init', shared, slotSize: SLOT_SIZE } satisfies HashRequest)
   w.on('message', (m: HashReply) => {
-    const p = bodies.get(m.id)
-    if (p === undefined) return
     if (m.op === 'ack') {
-      p.inFlight -= m.bytes
-      if (p.inFlight <= MAX_IN_FLIGHT && p.wake !== undefined) {
-        const wake = p.wake
-        p.wake = undefined
-        wake()
-      }
-    } else {
-      untrack(m.id)
-      p.done?.({ md5: Buffer.from(m.md5), crc64: BigInt(m.crc64) })
+      freeSlots.push(m.slot)
+      const p = bodies.get(m.id)
+      if (p !== undefined) p.inFlight--
+      pump()
+      return
     }
+    const p = bodies.get(m.id)
+    untrack(m.id)
+    p?.done?.({ md5: Buffer.from(m.md5), crc64: BigInt(m.crc64) })
   })
   const failAll = (err: Error): void => {
     worker = undefined
+    waiting.length = 0
     for (const [id, p] of bodies) {
       bodies.delete(id)
       p.fail?.(err)
-      p.wake?.()
+      wake(p)
     }
   }
   w.on('error', failAll)
@@ -94,36 +139,39 @@ function hashWorker(): Worker {
 }
 
 export function threadedHasher(): BodyHasher {
-  const w = hashWorker()
+  hashWorker()
   const id = ++nextId
-  const state: Pending = { inFlight: 0, wake: undefined, done: undefined, fail: undefined }
+  const state: Pending = { queue: [], inFlight: 0, wakers: [], done: undefined, fail: undefined, digestWanted: false }
   track(id, state)
-  const send = (m: HashRequest, transfer?: ArrayBuffer[]): void => w.postMessage(m, transfer)
   return {
     update(chunk) {
-      const copy = new Uint8Array(chunk)
-      state.inFlight += copy.length
-      send({ op: 'update', id, data: copy.buffer }, [copy.buffer])
+      // The caller may reuse its buffer after drained(): queued pieces are copied into slots by then.
+      for (let off = 0; off < chunk.length; off += SLOT_SIZE) state.queue.push(chunk.subarray(off, off + SLOT_SIZE))
+      if (state.queue.length > 0 && !waiting.includes(id)) waiting.push(id)
+      pump()
     },
     drained() {
-      if (state.inFlight <= MAX_IN_FLIGHT || !bodies.has(id)) return Promise.resolve()
-      return new Promise((resolve) => {
-        state.wake = resolve
-      })
+      if (state.queue.length === 0 || !bodies.has(id)) return Promise.resolve()
+      return new Promise((resolve) => state.wakers.push(resolve))
     },
     digest() {
       return new Promise((resolve, reject) => {
-        if (!bodies.has(id)) {
+        if (!bodies.has(id) || worker === undefined) {
           reject(new Error('Hash worker failed'))
           return
         }
         state.done = resolve
         state.fail = reject
-        send({ op: 'digest', id })
+        if (state.queue.length === 0) worker.postMessage({ op: 'digest', id } satisfies HashRequest)
+        else state.digestWanted = true
       })
     },
     dispose() {
-      if (untrack(id)) send({ op: 'drop', id })
+      const i = waiting.indexOf(id)
+      if (i !== -1) waiting.splice(i, 1)
+      state.queue.length = 0
+      wake(state)
+      if (untrack(id)) worker?.postMessage({ op: 'drop', id } satisfies HashRequest)
     },
   }
 }

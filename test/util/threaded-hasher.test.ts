@@ -19,7 +19,7 @@ void test('threadedHasher and inlineHasher give the MD5 and CRC-64 of the whole 
   }
 })
 
-void test('threadedHasher keeps concurrent bodies apart and applies backpressure past 8 MiB in flight', async () => {
+void test('threadedHasher keeps concurrent bodies apart, waits in drained() while its shared slots are full, and forgets a disposed body', async () => {
   const a = threadedHasher()
   const b = threadedHasher()
   const big = randomBytes(4 * 1024 * 1024)
@@ -27,7 +27,7 @@ void test('threadedHasher keeps concurrent bodies apart and applies backpressure
     a.update(big)
     b.update(big.subarray(0, 1000))
   }
-  // 16 MiB queued for `a`: drained() waits until the thread has caught up.
+  // 16 MiB queued for `a`, more than the slots hold: drained() waits until the thread has caught up.
   await a.drained()
   const [da, db] = await Promise.all([a.digest(), b.digest()])
   assert.deepEqual(da.md5, createHash('md5').update(Buffer.concat([big, big, big, big])).digest())
