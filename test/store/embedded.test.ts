@@ -229,3 +229,43 @@ void describe('EmbeddedStore internals', () => {
     }
   })
 })
+
+void describe('EmbeddedStore record cache', () => {
+  void test('a second connection sees every commit of the first: objects, ACLs, deletes and bucket changes', async (t) => {
+    const dir = await tempDir(t)
+    const writer = openStore(t, dir)
+    const reader = openStore(t, dir)
+    writer.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    writer.putObject('b', 'k', await stage(writer, 'one'), attrs())
+    // Twice, so the second lookup can come from the cache.
+    for (let i = 0; i < 2; i++) assert.equal(reader.findObject('b', 'k')?.size, 3)
+    assert.equal(reader.findBucket('b')?.acl, 'private')
+    writer.putObject('b', 'k', await stage(writer, 'second'), attrs())
+    assert.equal(reader.findObject('b', 'k')?.size, 6)
+    writer.setObjectAcl('b', 'k', 'public-read')
+    assert.equal(reader.findObject('b', 'k')?.acl, 'public-read')
+    writer.updateBucket('b', { acl: 'public-read' })
+    assert.equal(reader.findBucket('b')?.acl, 'public-read')
+    writer.deleteObject('b', 'k')
+    assert.equal(reader.findObject('b', 'k'), undefined)
+    writer.deleteBucket('b')
+    assert.equal(reader.findBucket('b'), undefined)
+  })
+
+  void test('a connection sees its own commits, and the records it shares cannot be changed by a caller', async (t) => {
+    const dir = await tempDir(t)
+    const store = openStore(t, dir)
+    store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    store.putObject('b', 'k', await stage(store, 'one'), attrs())
+    const first = store.findObject('b', 'k')
+    assert.ok(first !== undefined)
+    assert.throws(() => {
+      ;(first as { acl: string }).acl = 'public-read'
+    }, TypeError)
+    assert.equal(store.findObject('b', 'k')?.acl, 'default')
+    store.putObject('b', 'k', await stage(store, 'three'), attrs())
+    assert.equal(store.findObject('b', 'k')?.size, 5)
+    store.updateBucket('b', { acl: 'public-read-write' })
+    assert.equal(store.findBucket('b')?.acl, 'public-read-write')
+  })
+})

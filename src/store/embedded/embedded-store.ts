@@ -67,6 +67,7 @@ import { crc64Combine } from '../../util/crc64.js'
 import { GrowingFile } from './growing.js'
 import { Meta } from './meta.js'
 import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
+import { RowCache } from './row-cache.js'
 
 /** Descriptors opened before openObject returns; pieces beyond are opened when reached (see openObject). */
 const MAX_EAGER_FDS = 256
@@ -143,6 +144,8 @@ export class EmbeddedStore implements ObjectStore {
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>
   private readonly unlinking = new Set<Promise<void>>()
   private uploadSeq = 0
+  /** Records found recently; see ./row-cache.ts for when they are valid. */
+  private readonly cache = new RowCache<Bucket, StoredRecord>()
 
   private constructor(dataDir: string, options: EmbeddedStoreOptions) {
     this.dataDir = dataDir
@@ -162,10 +165,16 @@ export class EmbeddedStore implements ObjectStore {
   /** Runs `fn` in BEGIN IMMEDIATE; after COMMIT unlinks the blobs whose last reference `fn` dropped. */
   private write<T>(fn: (freed: string[]) => T): T {
     let freed: string[] = []
-    const result = retryBusy(() => {
-      freed = []
-      return this.tx.immediate(() => fn(freed)) as T
-    })
+    let result: T
+    try {
+      result = retryBusy(() => {
+        freed = []
+        return this.tx.immediate(() => fn(freed)) as T
+      })
+    } finally {
+      // This connection's commits do not change its data_version: forget what they may have changed.
+      this.cache.clear()
+    }
     for (const id of freed) {
       const p = this.files.remove(id).catch(() => undefined)
       this.unlinking.add(p)
@@ -253,8 +262,19 @@ export class EmbeddedStore implements ObjectStore {
   }
 
   findBucket(name: string): Bucket | undefined {
+    this.validateCache()
+    const cached = this.cache.bucket(name)
+    if (cached !== undefined) return cached
     const row = retryBusy(() => this.meta.bucketGet.get(name))
-    return row === undefined ? undefined : toBucket(row)
+    if (row === undefined) return undefined
+    const bucket = Object.freeze(toBucket(row))
+    this.cache.setBucket(name, bucket)
+    return bucket
+  }
+
+  /** Empties the record cache if another connection has committed since it was filled. */
+  private validateCache(): void {
+    this.cache.validate(retryBusy(() => this.meta.dataVersion.get()) ?? -1)
   }
 
   listBuckets(query: ListBucketsQuery): { buckets: Bucket[]; truncated: boolean } {
@@ -305,8 +325,16 @@ export class EmbeddedStore implements ObjectStore {
   // ── objects ──
 
   findObject(bucket: string, key: string): ObjectRecord | undefined {
+    this.validateCache()
+    const cached = this.cache.object(bucket, key)
+    if (cached !== undefined) return cached
     const row = retryBusy(() => this.meta.objectGet.get(bucket, key))
-    return row === undefined ? undefined : toRecord(row)
+    if (row === undefined) return undefined
+    const record = toRecord(row)
+    Object.freeze(record.headers)
+    Object.freeze(record.userMeta)
+    this.cache.setObject(bucket, key, Object.freeze(record))
+    return record
   }
 
   /**
