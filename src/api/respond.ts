@@ -5,6 +5,7 @@
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { SharedBody } from '../store/types.js'
 import type { RequestContext } from './context.js'
 import { MIRROR_FAILURE_MESSAGES, OSS_ERRORS, OSS_MESSAGES } from './errors.js'
 import { OssError } from './oss-error.js'
@@ -42,6 +43,18 @@ export function sendXml(ctx: RequestContext, status: number, xml: string, header
 export function sendBuffer(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Buffer): void {
   ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers })
   ctx.res.end(ctx.method === 'HEAD' ? undefined : body)
+}
+
+/**
+ * A body shared with other responses (the same Buffer goes to every socket: no copy, and the socket
+ * queues a reference, so a slow client holds no memory of its own). Released when the response closes.
+ */
+export function sendShared(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: SharedBody): void {
+  const res = ctx.res
+  if (res.closed || res.destroyed) body.release()
+  else res.once('close', () => body.release())
+  res.writeHead(status, { ...baseHeaders(ctx), ...headers })
+  res.end(ctx.method === 'HEAD' ? undefined : body.bytes)
 }
 
 /** Streams `body` as the response; the stream is destroyed if the client leaves. */

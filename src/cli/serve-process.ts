@@ -34,9 +34,10 @@ export async function startProcess(config: Config, print: (line: string) => void
   prepareDataDir(config.data)
   const log = createLogger(config.logLevel)
   const { credentials, generated } = loadCredentials(config.data, { accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret })
+  const metrics = new Metrics()
   let store: EmbeddedStore
   try {
-    store = EmbeddedStore.open(config.data, { now })
+    store = EmbeddedStore.open(config.data, { now, hot: { onRead: (outcome) => metrics.hotReads.inc({ outcome }) } })
   } catch (err) {
     throw new ConfigError(`Cannot open the store in "${config.data}": ${(err as Error).message}`)
   }
@@ -45,7 +46,7 @@ export async function startProcess(config: Config, print: (line: string) => void
     const swept = await store.sweep()
     if (swept.removedFiles > 0) log.info(swept, 'Removed files no committed row references')
   }
-  const metrics = new Metrics()
+  metrics.hotHeldSource = () => store.hotHeldBytes
   const origin = new OriginClient({
     connectTimeoutMs: config.mirror.connectTimeoutMs,
     readTimeoutMs: config.mirror.readTimeoutMs,

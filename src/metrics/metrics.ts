@@ -1,6 +1,9 @@
 /** Every metric Mirrorstore exports, in one registry (prom-client). Labels are bounded: never a bucket, key or address. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { MIRROR_FAILURE_REASONS, type MirrorFailureReason } from '../mirror/failures.js'
+import type { HotOutcome } from '../store/embedded/hot-bodies.js'
+
+const HOT_OUTCOMES: readonly HotOutcome[] = ['hit', 'joined', 'loaded', 'bypassed']
 
 export type MirrorOutcome = 'hit' | 'filled' | 'coalesced' | 'transparent' | 'redirect' | MirrorFailureReason
 
@@ -12,6 +15,10 @@ export class Metrics {
   readonly originDuration: Histogram<'result'>
   readonly originBytes: Counter
   readonly requests: Counter<'op' | 'status'>
+  readonly hotReads: Counter<'outcome'>
+  readonly hotHeld: Gauge
+  /** Where the held-bytes gauge reads its value when scraped (the serving process sets it). */
+  hotHeldSource: () => number = () => 0
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'mirrorstore_process_' })
@@ -38,6 +45,22 @@ export class Metrics {
       name: 'mirrorstore_http_requests_total',
       help: 'Requests answered, by OSS operation and status code',
       labelNames: ['op', 'status'],
+      registers: [this.registry],
+    })
+    this.hotReads = new Counter({
+      name: 'mirrorstore_store_hot_reads_total',
+      help: 'Reads offered to the hot-body cache: hit (in memory), joined (waited for a load in flight), loaded (read the blob file), bypassed (not admitted: streamed)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    })
+    for (const outcome of HOT_OUTCOMES) this.hotReads.inc({ outcome }, 0)
+    const held = (): number => this.hotHeldSource()
+    this.hotHeld = new Gauge({
+      collect(): void {
+        this.set(held())
+      },
+      name: 'mirrorstore_store_hot_held_bytes',
+      help: 'Bytes the hot-body cache keeps alive (entries, loads in flight, dropped entries still being sent)',
       registers: [this.registry],
     })
   }

@@ -117,6 +117,13 @@ export interface StagingBlob {
   abort(reason: Error): Promise<void>
 }
 
+/** Bytes held in memory and shared by concurrent readers: never modify `bytes`; release() once sent. */
+export interface SharedBody {
+  readonly bytes: Buffer
+  /** Gives the bytes back (idempotent); they may be evicted from then on. */
+  release(): void
+}
+
 export interface StageOptions {
   /** Refuse (BodyTooLarge) as soon as more bytes than this arrive. */
   readonly maxSize: number
@@ -246,6 +253,14 @@ export interface ObjectStore {
    * gone, and correct bytes if it is replaced meanwhile.
    */
   readObject(object: ObjectRecord, range?: ByteRange): Promise<Buffer>
+  /**
+   * Optional: the bytes of an object (or inclusive range) from memory shared by every reader of the
+   * same bytes, loaded by one read for concurrent first readers; undefined when the store will not
+   * hold them (too large, not admitted): the caller streams with openObject instead. Same contract
+   * as openObject: the bytes of the version given, ObjectChanged (rejected) if they are gone. The
+   * caller releases the SharedBody once its response no longer needs the bytes.
+   */
+  openShared?(object: ObjectRecord, range?: ByteRange): Promise<SharedBody | undefined>
   /** Writes a body to a temp file in the data dir, hashing on the way, then fsyncs it. Throws BodyTooLarge. */
   stageBlob(body: Readable, options: StageOptions): Promise<StagedBlob>
   /** Starts a StagingBlob in the data dir's temp area; `expectedSize` (if known) lets the store choose how to hash. */

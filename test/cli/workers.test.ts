@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { serveCli } from '../support/cli.js'
-import { mirrorBucket } from '../support/mirror.js'
+import { metric, mirrorBucket } from '../support/mirror.js'
 import { startOrigin } from '../support/origin.js'
 
 interface Hooks {
@@ -37,11 +37,12 @@ function get(port: number, path: string): Promise<{ status: number; body: Buffer
   })
 }
 
-void test('With 2 workers, 60 concurrent misses of one key make one origin fetch and all get the same bytes', { timeout: 60_000 }, async (t) => {
+void test('With 2 workers, 60 concurrent misses of one key make one origin fetch, all get the same bytes, and each worker reads the blob at most once (hot-body cache)', { timeout: 60_000 }, async (t) => {
   const origin = await startOrigin(t)
   const body = Buffer.alloc(300 * 1024, 7)
   origin.setRoute('/herd.bin', { mode: 'slow', body, chunkSize: 64 * 1024, delayMs: 100 })
-  const { port } = await serveCli(t, await dataDir(t), ['--workers', '2', '--mirror-allow-private'])
+  const { port, proc } = await serveCli(t, await dataDir(t), ['--workers', '2', '--mirror-allow-private', '--admin-port', '0'])
+  const adminPort = Number((await proc.waitFor(/admin \(metrics, health\) on http:\/\/127\.0\.0\.1:(\d+)/))[1])
   await mirrorBucket({ port }, 'herd', [{ url: origin.url }], 'public-read')
   const results = await Promise.all(Array.from({ length: 60 }, () => get(port, '/herd/herd.bin')))
   for (const r of results) {
@@ -49,6 +50,12 @@ void test('With 2 workers, 60 concurrent misses of one key make one origin fetch
     assert.ok(r.body.equals(body))
   }
   assert.equal(origin.hits('/herd.bin'), 1)
+  // Served once committed (under the verify limit), in both workers through their hot-body caches.
+  const metrics = (await get(adminPort, '/metrics')).body.toString('utf8')
+  const reads = (outcome: string): number => metric(metrics, 'mirrorstore_store_hot_reads_total', { outcome })
+  assert.ok(reads('loaded') >= 1 && reads('loaded') <= 2, `loaded ${String(reads('loaded'))}`)
+  assert.equal(reads('loaded') + reads('joined') + reads('hit'), 60)
+  assert.equal(reads('bypassed'), 0)
 })
 
 void test('With 2 workers the mirror QPS budget is shared: a burst of distinct misses over it is partly rejected', { timeout: 60_000 }, async (t) => {

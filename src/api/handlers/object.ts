@@ -22,7 +22,7 @@ import {
 import { OssError } from '../oss-error.js'
 import type { Op } from '../operations.js'
 import { decideRange } from '../range.js'
-import { sendBuffer, sendEmpty, sendHeaders, sendStream, sendXml } from '../respond.js'
+import { sendBuffer, sendEmpty, sendHeaders, sendShared, sendStream, sendXml } from '../respond.js'
 import { buildXml } from '../xml/build.js'
 import { childElements, childText, parseXml } from '../xml/parse.js'
 import { encodingIsUrl, ownerNode, requireBucket, urlEncodeKey } from './common.js'
@@ -112,6 +112,12 @@ function responseOverrides(ctx: RequestContext): Array<readonly [string, string]
 const SMALL_BODY = 64 * 1024
 
 async function sendBody(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, obj: ObjectRecord, range: ByteRange | undefined): Promise<void> {
+  // A hot body (up to 1 MiB) is one Buffer shared by every response, sent in one write.
+  const shared = await ctx.services.store.openShared?.(obj, range)
+  if (shared !== undefined) {
+    sendShared(ctx, status, headers, shared)
+    return
+  }
   const length = range === undefined ? obj.size : range.end - range.start + 1
   if (length <= SMALL_BODY) {
     sendBuffer(ctx, status, headers, await ctx.services.store.readObject(obj, range))

@@ -13,6 +13,7 @@ import type { TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Crc64 } from '../../util/crc64.js'
 import { StoreError } from '../errors.js'
+import { HotBodies, type HotBodiesOptions, type HotLease } from './hot-bodies.js'
 
 export function randomId(): string {
   return randomBytes(16).toString('hex')
@@ -130,9 +131,11 @@ export class BlobFiles {
   readonly tmpDir: string
 
   readonly fds: FdCache
+  readonly hot: HotBodies
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, hot: HotBodiesOptions = {}) {
     this.fds = new FdCache((id) => this.pathOf(id))
+    this.hot = new HotBodies((id) => this.pathOf(id), hot)
     this.root = dataDir
     this.blobDir = path.join(dataDir, 'blobs')
     this.tmpDir = path.join(dataDir, 'tmp')
@@ -188,6 +191,7 @@ export class BlobFiles {
   /** Removes a blob file; a missing file is fine (already swept). */
   async remove(id: string): Promise<void> {
     this.fds.drop(id)
+    this.hot.drop(id)
     await fsp.rm(this.pathOf(id), { force: true })
   }
 
@@ -232,6 +236,16 @@ export class BlobFiles {
       }
     }
     return run()
+  }
+
+  /**
+   * A lease on the whole of blob `id` (`size` bytes) from the hot-body cache, loaded by one read if
+   * admitted; undefined when not admitted (read it with open() or read()). Throws ENOENT
+   * synchronously if the file is already gone; once this returns, the bytes are this blob's
+   * whatever happens to the rows (the load's descriptor is open, or the bytes are in memory).
+   */
+  readHot(id: string, size: number): Promise<HotLease> | undefined {
+    return this.hot.acquire(id, size, () => this.read([{ blob: id, offset: 0, length: size, cacheable: true }]))
   }
 
   /** Descriptors for the first `eager` pieces, opened now (cached ones from the FdCache). */

@@ -49,6 +49,7 @@ import type {
   ObjectStore,
   ObjectType,
   Part,
+  SharedBody,
   Redundancy,
   StagedBlob,
   StagingBlob,
@@ -65,6 +66,7 @@ import { BlobFiles, randomId } from './blobs.js'
 import type { ReadPiece } from './blobs.js'
 import { crc64Combine } from '../../util/crc64.js'
 import { GrowingFile } from './growing.js'
+import type { HotBodiesOptions } from './hot-bodies.js'
 import { Meta } from './meta.js'
 import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
 import { RowCache } from './row-cache.js'
@@ -133,6 +135,8 @@ class EmbeddedStagedBlob implements StagedBlob {
 export interface EmbeddedStoreOptions {
   /** The clock for write times, retention and upload ids (tests inject one). */
   readonly now?: () => Date
+  /** The hot-body cache's limits and its read observer (metrics); defaults in ./hot-bodies.ts. */
+  readonly hot?: HotBodiesOptions
 }
 
 export class EmbeddedStore implements ObjectStore {
@@ -150,7 +154,7 @@ export class EmbeddedStore implements ObjectStore {
   private constructor(dataDir: string, options: EmbeddedStoreOptions) {
     this.dataDir = dataDir
     fs.mkdirSync(dataDir, { recursive: true })
-    this.files = new BlobFiles(dataDir)
+    this.files = new BlobFiles(dataDir, options.hot)
     this.meta = new Meta(path.join(dataDir, 'meta.db'))
     this.now = options.now ?? (() => new Date())
     this.tx = this.meta.db.transaction((fn: () => unknown) => fn())
@@ -185,6 +189,11 @@ export class EmbeddedStore implements ObjectStore {
 
   private read<T>(fn: () => T): T {
     return retryBusy(() => this.tx.deferred(fn) as T)
+  }
+
+  /** Bytes the hot-body cache keeps alive (metrics). */
+  get hotHeldBytes(): number {
+    return this.files.hot.heldBytes
   }
 
   /** Resolves once the blob unlinks started by past writes have finished (tests, shutdown). */
@@ -362,6 +371,29 @@ export class EmbeddedStore implements ObjectStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
       throw err
     }
+  }
+
+  /**
+   * Single-blob objects up to the hot-body limit come from the per-process hot-body cache (see
+   * ./hot-bodies.ts): one read for every concurrent reader, one Buffer shared by all of them.
+   * Objects made of segments (multipart, appendable) are not held: undefined, the caller streams.
+   */
+  async openShared(object: ObjectRecord, range?: ByteRange): Promise<SharedBody | undefined> {
+    const blob = (object as StoredRecord)[CONTENT]?.blob
+    if (blob === undefined || blob === null || object.size === 0 || object.size > this.files.hot.maxBody) return undefined
+    const piece = this.piecesOf(object, range)[0]
+    if (piece === undefined) return undefined
+    let pending
+    try {
+      pending = this.files.readHot(blob, object.size)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
+      throw err
+    }
+    if (pending === undefined) return undefined
+    const lease = await pending
+    const bytes = piece.offset === 0 && piece.length === object.size ? lease.bytes : lease.bytes.subarray(piece.offset, piece.offset + piece.length)
+    return { bytes, release: () => lease.release() }
   }
 
   /** Where the bytes of `range` of `object` live; throws ObjectChanged when the version is gone. */
@@ -882,6 +914,7 @@ export class EmbeddedStore implements ObjectStore {
 
   close(): void {
     this.files.fds.closeAll()
+    this.files.hot.close()
     this.meta.close()
   }
 }
