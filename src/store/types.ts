@@ -3,8 +3,9 @@
  * no XML and no OSS error codes. Errors it throws are the typed errors of ./errors.ts.
  *
  * Atomicity: every method that changes state either commits whole or throws having changed
- * nothing. A body is staged (temp file, hashed, fsynced) before any row refers to it, and a
- * row becomes visible only in the transaction that commits it.
+ * nothing. A body is staged (hashed; a large one written to a temp file and fsynced, a small one
+ * held in memory to be written with its row) before any row refers to it, and a row becomes
+ * visible only in the transaction that commits it.
  */
 import type { Readable } from 'node:stream'
 
@@ -86,21 +87,26 @@ export interface ObjectRecord extends ObjectAttributes {
   readonly version: string
 }
 
-/** A body written to the data dir, hashed and fsynced, that no row refers to yet. */
+/**
+ * A hashed body that no row refers to yet: either a file in the data dir, already fsynced, or (an
+ * implementation's choice for small bodies) bytes in memory that the committing transaction
+ * stores together with the row, so no fsync is needed.
+ */
 export interface StagedBlob {
   readonly size: number
   /** 16-byte MD5 digest of the bytes. */
   readonly md5: Buffer
   /** CRC-64/XZ of the bytes. */
   readonly crc64: bigint
-  /** Removes the staged file if it was never committed; safe to call after a commit (no-op). */
+  /** Frees the staged bytes (file or memory) if they were never committed; safe to call after a commit (no-op). */
   discard(): Promise<void>
 }
 
 /**
- * A blob being written piece by piece while readers follow it (mirror read-while-fill). The owner
- * writes chunks, releases bytes to readers, then finishes (fsync + rename: a StagedBlob to commit)
- * or aborts (file removed, every reader fails with the reason).
+ * A blob being written piece by piece while readers follow it (mirror read-while-fill), in a temp
+ * file or, for a small announced size, in memory. The owner writes chunks, releases bytes to
+ * readers, then finishes (a file: fsync + rename; memory: nothing to sync) into a StagedBlob to
+ * commit, or aborts (bytes dropped, every reader fails with the reason).
  */
 export interface StagingBlob {
   /** Bytes written so far. */
@@ -111,9 +117,9 @@ export interface StagingBlob {
   release(bytes: number, complete: boolean): void
   /** Bytes [start, end] (inclusive; to the end when undefined) as they are released; the caller destroys it when done. */
   tail(start: number, end?: number): Readable
-  /** Makes the bytes durable and hands them over as a StagedBlob. Tails keep reading. */
+  /** Hands the bytes over as a StagedBlob (a file is made durable first). Tails keep reading. */
   finish(): Promise<StagedBlob>
-  /** Removes the file unless finished, and fails every tail with `reason`. Idempotent. */
+  /** Drops the bytes (removes the file) unless finished, and fails every tail with `reason`. Idempotent. */
   abort(reason: Error): Promise<void>
 }
 
@@ -261,9 +267,16 @@ export interface ObjectStore {
    * caller releases the SharedBody once its response no longer needs the bytes.
    */
   openShared?(object: ObjectRecord, range?: ByteRange): Promise<SharedBody | undefined>
-  /** Writes a body to a temp file in the data dir, hashing on the way, then fsyncs it. Throws BodyTooLarge. */
+  /**
+   * Stages a body, hashing on the way: a small one may stay in memory (never more than a small
+   * bound of bytes), a larger one goes to a temp file in the data dir, fsynced. Throws BodyTooLarge.
+   */
   stageBlob(body: Readable, options: StageOptions): Promise<StagedBlob>
-  /** Starts a StagingBlob in the data dir's temp area; `expectedSize` (if known) lets the store choose how to hash. */
+  /**
+   * Starts a StagingBlob; `expectedSize` (if known) lets the store choose where to keep the bytes
+   * (memory for a small body) and how to hash. Bytes written past `expectedSize` may be counted
+   * without being kept: such a body cannot finish.
+   */
   openStaging(options: { readonly maxSize: number; readonly expectedSize?: number | undefined }): Promise<StagingBlob>
   /**
    * Commits a staged blob as bucket/key, replacing any current object (whose bytes are freed).
@@ -317,7 +330,7 @@ export interface ObjectStore {
   abortUpload(upload: Upload): void
 
   // ── lifecycle ──
-  /** Removes every file in the data dir that no committed row references. Run once at start-up. */
+  /** Removes every file in the data dir that no committed row references (bytes kept in the database are not files). Run once at start-up. */
   sweep(): Promise<{ removedFiles: number; removedBytes: number }>
   close(): void
 }

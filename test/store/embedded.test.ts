@@ -7,6 +7,8 @@ import { describe, test } from 'node:test'
 import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
+import { Readable } from 'node:stream'
+import { INLINE_MAX } from '../../src/store/embedded/blobs.js'
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js'
 import type { ObjectRecord } from '../../src/store/types.js'
 import { crc64 } from '../../src/util/crc64.js'
@@ -61,34 +63,114 @@ void describe('EmbeddedStore internals', () => {
     await assertStoreInvariants(dir)
   })
 
-  void test('blob files go once no row references them; shared blobs stay while one reference remains', async (t) => {
+  // The same refcount story for both homes of a blob: small bodies inline in meta.db, larger ones in files.
+  for (const home of ['inline', 'file'] as const) {
+    void test(`${home} blobs go once no row references them; shared blobs stay while one reference remains`, async (t) => {
+      const dir = await tempDir(t)
+      const store = openStore(t, dir)
+      store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+      const pad = home === 'file' ? '.'.repeat(INLINE_MAX) : ''
+      const body = (s: string): string => s + pad
+      const db = new Database(path.join(dir, 'meta.db'), { readonly: true })
+      t.after(() => db.close())
+      const files = async (): Promise<number> => (await filesUnder(dir)).filter((f) => f.startsWith('blobs')).length
+      const inlineRows = (): number => (db.prepare('SELECT count(*) AS n FROM blob_bytes').get() as { n: number }).n
+      const blobCount = async (): Promise<number> => {
+        await store.settled()
+        // Each blob lives in exactly one home.
+        if (home === 'inline') assert.equal(await files(), 0, 'no blob file for a small body')
+        else assert.equal(inlineRows(), 0, 'no inline bytes for a large body')
+        return home === 'inline' ? inlineRows() : files()
+      }
+      const a = store.putObject('b', 'a', await stage(store, body('one')), attrs())
+      store.copyObject(a, 'b', 'copy', attrs())
+      store.putObject('b', 'a', await stage(store, body('two')), attrs())
+      assert.equal(await blobCount(), 2)
+      store.deleteObject('b', 'copy')
+      assert.equal(await blobCount(), 1)
+      const up = store.createUpload('b', 'mp', attrs())
+      store.putPart(up, 1, await stage(store, body('p1')))
+      store.putPart(up, 1, await stage(store, body('p1 again')))
+      store.putPart(up, 2, await stage(store, body('p2')))
+      store.putPart(up, 3, await stage(store, body('p3')))
+      assert.equal(await blobCount(), 4)
+      const mp = store.completeUpload(up, { parts: [{ partNumber: 1, etag: md5Hex(body('p1 again')) }, { partNumber: 3, etag: md5Hex(body('p3')) }], minPartSize: 0 })
+      assert.equal(await blobCount(), 3)
+      await assertStoreInvariants(dir)
+      const mpCopy = store.copyObject(mp, 'b', 'mpcopy', attrs())
+      assert.equal(mpCopy.etag, md5Hex(body('p1 again') + body('p3')))
+      assert.equal((await readAll(store.openObject(mpCopy, { start: 2, end: pad.length + 9 }))).toString(), (body('p1 again') + body('p3')).slice(2, pad.length + 10))
+      store.deleteObjects('b', ['mp', 'a'])
+      assert.equal(await blobCount(), 2)
+      await assertStoreInvariants(dir)
+      let app = store.appendObject('b', 'app', 0, await stage(store, body('x')), attrs(), 1 << 30)
+      app = store.appendObject('b', 'app', app.size, await stage(store, ''), attrs(), 1 << 30)
+      app = store.appendObject('b', 'app', app.size, await stage(store, body('y')), attrs(), 1 << 30)
+      assert.equal((await readAll(store.openObject(app))).toString(), body('x') + body('y'))
+      assert.equal(app.crc64, crc64(Buffer.from(body('x') + body('y'))).toString())
+      assert.equal(await blobCount(), 4)
+      store.deleteObjects('b', ['app', 'copy', 'mpcopy'])
+      assert.equal(await blobCount(), 0)
+      await assertStoreInvariants(dir)
+    })
+  }
+
+  void test('a body of INLINE_MAX bytes is inline, one byte more is a file, and a staged inline body dropped uncommitted leaves nothing', async (t) => {
     const dir = await tempDir(t)
     const store = openStore(t, dir)
     store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
-    const blobCount = async (): Promise<number> => (await filesUnder(dir)).filter((f) => f.startsWith('blobs')).length
-    const a = store.putObject('b', 'a', await stage(store, 'one'), attrs())
-    store.copyObject(a, 'b', 'copy', attrs())
-    store.putObject('b', 'a', await stage(store, 'two'), attrs())
-    await store.settled()
-    assert.equal(await blobCount(), 2)
-    store.deleteObject('b', 'copy')
-    await store.settled()
-    assert.equal(await blobCount(), 1)
-    const up = store.createUpload('b', 'mp', attrs())
-    store.putPart(up, 1, await stage(store, 'p1'))
-    store.putPart(up, 1, await stage(store, 'p1 again'))
-    store.putPart(up, 2, await stage(store, 'p2'))
-    store.putPart(up, 3, await stage(store, 'p3'))
-    await store.settled()
-    assert.equal(await blobCount(), 4)
-    const mp = store.completeUpload(up, { parts: [{ partNumber: 1, etag: md5Hex('p1 again') }, { partNumber: 3, etag: md5Hex('p3') }], minPartSize: 0 })
-    await store.settled()
-    assert.equal(await blobCount(), 3)
+    const at = Buffer.alloc(INLINE_MAX, 7)
+    const over = Buffer.alloc(INLINE_MAX + 1, 8)
+    // Many small chunks: the split into memory and file must not depend on chunk boundaries.
+    const chunked = (b: Buffer): Readable => Readable.from(Array.from({ length: Math.ceil(b.length / 1000) }, (_, i) => b.subarray(i * 1000, (i + 1) * 1000)))
+    const small = store.putObject('b', 'at', await store.stageBlob(chunked(at), { maxSize: 1 << 30 }), attrs())
+    assert.deepEqual(await filesUnder(dir), ['meta.db', 'meta.db-shm', 'meta.db-wal'])
+    const big = store.putObject('b', 'over', await store.stageBlob(chunked(over), { maxSize: 1 << 30 }), attrs())
+    assert.equal((await filesUnder(dir)).filter((f) => f.startsWith('blobs/')).length, 1)
+    assert.deepEqual(await readAll(store.openObject(small)), at)
+    assert.deepEqual(await readAll(store.openObject(big)), over)
+    assert.deepEqual(await store.readObject(small, { start: 10, end: 20 }), at.subarray(10, 21))
+    assert.equal(small.etag, md5Hex(at))
+    assert.equal(small.crc64, crc64(at).toString())
+    await (await stage(store, 'staged, never committed')).discard()
+    await assert.rejects(store.stageBlob(chunked(at), { maxSize: INLINE_MAX - 1 }), (err: Error & { code?: string }) => err.code === 'BodyTooLarge')
     await assertStoreInvariants(dir)
-    store.copyObject(mp, 'b', 'mpcopy', attrs())
-    store.deleteObjects('b', ['mp', 'a'])
-    await store.settled()
-    assert.equal(await blobCount(), 2)
+  })
+
+  void test('a reader opened on an inline object keeps its bytes after the key is overwritten; a stale record then throws ObjectChanged', async (t) => {
+    const dir = await tempDir(t)
+    const store = openStore(t, dir)
+    store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    const old = store.putObject('b', 'k', await stage(store, 'old bytes'), attrs())
+    const stream = store.openObject(old, { start: 4, end: 8 })
+    const whole = store.readObject(old)
+    store.putObject('b', 'k', await stage(store, 'new bytes'), attrs())
+    assert.equal((await readAll(stream)).toString(), 'bytes')
+    assert.equal((await whole).toString(), 'old bytes')
+    throwsCode(() => store.openObject(old), 'ObjectChanged')
+    throwsCode(() => store.readObject(old), 'ObjectChanged')
+    await assertStoreInvariants(dir)
+  })
+
+  void test('an object of many inline segments reads whole beyond the eager budget, and fails with ObjectChanged if freed before a lazy piece', async (t) => {
+    const dir = await tempDir(t)
+    const store = openStore(t, dir)
+    store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    let rec: ObjectRecord | undefined
+    const chunks: Buffer[] = []
+    // 40 × 60 KiB: more inline bytes than one open reads eagerly (1 MiB).
+    for (let i = 0; i < 40; i++) {
+      const chunk = Buffer.alloc(60 * 1024, i)
+      chunks.push(chunk)
+      rec = store.appendObject('b', 'a', rec?.size ?? 0, await stage(store, chunk), attrs(), 1 << 30)
+    }
+    assert.ok(rec)
+    const all = Buffer.concat(chunks)
+    assert.deepEqual(await readAll(store.openObject(rec)), all)
+    assert.deepEqual(await readAll(store.openObject(rec, { start: 100_000, end: 2_000_000 })), all.subarray(100_000, 2_000_001))
+    const early = store.openObject(rec)
+    store.deleteObject('b', 'a')
+    await assert.rejects(readAll(early), (err: unknown) => (err as { code?: string }).code === 'ObjectChanged')
     await assertStoreInvariants(dir)
   })
 
@@ -157,19 +239,23 @@ void describe('EmbeddedStore internals', () => {
     await new Promise((r) => s.once('close', r))
   })
 
-  void test('sweep removes temp files and unreferenced blobs and keeps committed ones', async (t) => {
+  void test('sweep removes temp files and unreferenced blob files and keeps committed ones, inline ones included', async (t) => {
     const dir = await tempDir(t)
     let store = EmbeddedStore.open(dir)
     store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
-    const kept = store.putObject('b', 'k', await stage(store, 'kept'), attrs())
-    await stage(store, 'staged, never committed')
+    const big = Buffer.alloc(INLINE_MAX + 1, 1)
+    const kept = store.putObject('b', 'k', await stage(store, big), attrs())
+    const keptInline = store.putObject('b', 'small', await stage(store, 'kept inline'), attrs())
+    await stage(store, Buffer.alloc(INLINE_MAX + 10, 2))
     await fs.writeFile(path.join(dir, 'tmp', 'partial'), 'half a body')
     store.close()
     store = openStore(t, dir)
     const r = await store.sweep()
     assert.equal(r.removedFiles, 2)
-    assert.equal(r.removedBytes, 'staged, never committed'.length + 'half a body'.length)
-    assert.equal((await readAll(store.openObject(kept))).toString(), 'kept')
+    assert.equal(r.removedBytes, INLINE_MAX + 10 + 'half a body'.length)
+    assert.deepEqual(await readAll(store.openObject(kept)), big)
+    // Inline blobs have no file for sweep to judge: they stay, readable.
+    assert.equal((await readAll(store.openObject(keptInline))).toString(), 'kept inline')
     await assertStoreInvariants(dir)
     assert.deepEqual(await store.sweep(), { removedFiles: 0, removedBytes: 0 })
   })

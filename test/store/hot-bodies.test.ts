@@ -114,16 +114,26 @@ void test('openShared: deleting an object frees its cache entry (held bytes drop
   await assert.rejects(store.openShared(obj), (err) => isStoreError(err, 'ObjectChanged'))
 })
 
+void test('openShared: an inline object is read from the database, not cached', async (t) => {
+  const { store, reads } = await openStore(t)
+  const body = randomBytes(4 * KiB)
+  const obj = await put(store, 'tiny', body)
+  assert.equal(await store.openShared(obj), undefined)
+  assert.deepEqual(reads, { hit: 0, joined: 0, loaded: 0, bypassed: 0 })
+  assert.ok((await store.readObject(obj)).equals(body))
+})
+
 void test('openShared: an object over the size limit is not cached (undefined: the caller streams it)', async (t) => {
-  const { store, reads } = await openStore(t, { maxBody: 64 * KiB })
-  const big = await put(store, 'big', randomBytes(64 * KiB + 1))
-  const small = await put(store, 'small', randomBytes(64 * KiB))
+  // Both bodies are over INLINE_MAX (64 KiB), so both are files.
+  const { store, reads } = await openStore(t, { maxBody: 128 * KiB })
+  const big = await put(store, 'big', randomBytes(128 * KiB + 1))
+  const small = await put(store, 'small', randomBytes(128 * KiB))
   assert.equal(await store.openShared(big), undefined)
   assert.equal(await store.openShared(big), undefined)
   ;(await shared(store, small)).release()
-  assert.equal(store.hotHeldBytes, 64 * KiB)
+  assert.equal(store.hotHeldBytes, 128 * KiB)
   assert.deepEqual(reads, { hit: 0, joined: 0, loaded: 1, bypassed: 0 })
-  assert.ok((await readAll(store.openObject(big))).length === 64 * KiB + 1)
+  assert.ok((await readAll(store.openObject(big))).length === 128 * KiB + 1)
 })
 
 void test('openShared: the byte cap holds; when full, a blob is admitted on its second read and evicts the least recently used', async (t) => {

@@ -2,13 +2,15 @@
  * Blob files of the embedded store. A blob is an immutable file `blobs/<2 hex>/<id>` named by a
  * random id, never by an object key. Bodies are written to `tmp/<random>` first (hashed on the
  * way), fsynced, renamed to their blob path, and the directory fsynced; only then may a row refer
- * to them. Nothing here touches the database.
+ * to them. A body of at most INLINE_MAX bytes never becomes a file: staging hands it over in
+ * memory and the store writes it into the database with the row (an *inline* blob). Nothing here
+ * touches the database: reads of inline pieces go through a loader the store passes in.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { Readable, Transform } from 'node:stream'
+import { Readable, Transform, Writable } from 'node:stream'
 import type { TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Crc64 } from '../../util/crc64.js'
@@ -19,21 +21,38 @@ export function randomId(): string {
   return randomBytes(16).toString('hex')
 }
 
+/**
+ * THE inline threshold: a staged body of at most this many bytes is kept in memory while staged
+ * and stored in the database with its row (no file, no fsync); a larger one goes to a file. Never
+ * more than this many bytes of one body are held in memory.
+ */
+export const INLINE_MAX = 64 * 1024
+
 export interface StagedFile {
   readonly id: string
   readonly size: number
   readonly md5: Buffer
   readonly crc64: bigint
+  /** The whole body when it is inline (at most INLINE_MAX bytes): there is no file. */
+  readonly inline?: Buffer | undefined
 }
 
-/** One piece of a read: `length` bytes of blob `blob` starting at byte `offset` of its file. */
+/** One piece of a read: `length` bytes of blob `blob` starting at byte `offset` of its bytes. */
 export interface ReadPiece {
   readonly blob: string
   readonly offset: number
   readonly length: number
   /** A small blob whose descriptor may stay open in the FdCache between reads. */
   readonly cacheable?: boolean
+  /** An inline blob: its bytes come from the database through the reader's InlineLoader. */
+  readonly inline?: boolean
 }
+
+/** The bytes of an inline piece (exactly `piece.length`), or undefined when its blob is gone. */
+export type InlineLoader = (piece: ReadPiece) => Buffer | undefined
+
+/** What a read holds for a piece: a file descriptor, or an inline piece's bytes. */
+type Handle = number | Buffer
 
 /**
  * Open descriptors of small, hot blob files, kept between reads (an open and a close per GET cost
@@ -148,10 +167,12 @@ export class BlobFiles {
   }
 
   /**
-   * Streams `body` into a new blob file and returns its id, size, MD5 and CRC-64. Steps:
-   * 1. write `tmp/<id>` through a hashing transform (pipeline: backpressure, abort signal);
-   *    more than maxSize bytes → BodyTooLarge;
-   * 2. fsync the file; 3. rename it to `blobs/xx/<id>`; 4. fsync `blobs/xx`.
+   * Stages `body` and returns its id, size, MD5 and CRC-64. Steps:
+   * 1. hash the body on its way (pipeline: backpressure, abort signal); more than maxSize bytes →
+   *    BodyTooLarge; hold up to INLINE_MAX bytes in memory;
+   * 2. if the body ended within INLINE_MAX: return it inline, no file was made. Otherwise the
+   *    held bytes and the rest were written to `tmp/<id>` (opened when the body outgrew the
+   *    memory); 3. fsync the file; 4. rename it to `blobs/xx/<id>`; 5. fsync `blobs/xx`.
    * On any failure the temp (or renamed) file is removed and the error rethrown.
    */
   async stage(body: Readable, maxSize: number, signal: AbortSignal | undefined): Promise<StagedFile> {
@@ -175,9 +196,10 @@ export class BlobFiles {
     })
     let renamed = false
     try {
-      // flush: the stream fsyncs the file before closing it, and pipeline waits for the close.
-      const out = fs.createWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: 256 * 1024 })
+      const out = new SpillSink(tmp, INLINE_MAX)
       await pipeline(body, hasher, out, signal === undefined ? {} : { signal })
+      const held = out.held()
+      if (held !== undefined) return { id, size, md5: md5.digest(), crc64: crc.digest(), inline: held }
       await fsp.rename(tmp, final)
       renamed = true
       await syncDir(path.dirname(final))
@@ -196,29 +218,35 @@ export class BlobFiles {
   }
 
   /**
-   * A stream over `pieces`. The first `eager` pieces' files are opened synchronously, before this
-   * returns, so those bytes stay readable whatever happens to the rows afterwards (blob files are
+   * A stream over `pieces`. The first `eager` pieces are opened synchronously, before this returns
+   * (files: their descriptors; inline pieces: their bytes, while they total at most `eagerInline`
+   * bytes), so those bytes stay readable whatever happens to the rows afterwards (blob files are
    * immutable and only unlinked after the commit that frees them). Throws ENOENT synchronously if
-   * one of those files is already gone. Pieces beyond `eager` are opened when reached.
+   * one of those blobs is already gone. Later pieces are opened (or loaded) when reached.
    */
-  open(pieces: readonly ReadPiece[], eager: number, onLazyMissing: () => Error): Readable {
-    const fds = this.acquireAll(pieces, eager)
-    return new PieceReader(this, pieces, fds, onLazyMissing)
+  open(pieces: readonly ReadPiece[], eager: number, eagerInline: number, inline: InlineLoader, onLazyMissing: () => Error): Readable {
+    const handles = this.acquireAll(pieces, eager, eagerInline, inline)
+    return new PieceReader(this, pieces, handles, inline, onLazyMissing)
   }
 
   /**
    * Reads `pieces` whole into one buffer (small reads only: the caller bounds the size). Same
-   * descriptor guarantees as open(): throws ENOENT synchronously if a file is already gone.
+   * guarantees as open(), for every piece: throws ENOENT synchronously if a blob is already gone.
    */
-  read(pieces: readonly ReadPiece[]): Promise<Buffer> {
-    const fds = this.acquireAll(pieces, pieces.length) as number[]
+  read(pieces: readonly ReadPiece[], inline: InlineLoader): Promise<Buffer> {
+    const handles = this.acquireAll(pieces, pieces.length, Infinity, inline) as Handle[]
     const total = pieces.reduce((n, p) => n + p.length, 0)
     const out = Buffer.allocUnsafe(total)
     const readPiece = async (i: number, at: number): Promise<void> => {
       const piece = pieces[i] as ReadPiece
+      const h = handles[i] as Handle
+      if (typeof h !== 'number') {
+        h.copy(out, at)
+        return
+      }
       let done = 0
       while (done < piece.length) {
-        const n = await readAt(fds[i] as number, out, at + done, piece.length - done, piece.offset + done)
+        const n = await readAt(h, out, at + done, piece.length - done, piece.offset + done)
         if (n === 0) throw new Error(`Blob file "${piece.blob}" is shorter than its row says`)
         done += n
       }
@@ -232,7 +260,7 @@ export class BlobFiles {
         }
         return out
       } finally {
-        for (let i = 0; i < fds.length; i++) this.releaseFd(pieces[i] as ReadPiece, fds[i])
+        for (let i = 0; i < handles.length; i++) this.releaseHandle(pieces[i] as ReadPiece, handles[i])
       }
     }
     return run()
@@ -245,29 +273,37 @@ export class BlobFiles {
    * whatever happens to the rows (the load's descriptor is open, or the bytes are in memory).
    */
   readHot(id: string, size: number): Promise<HotLease> | undefined {
-    return this.hot.acquire(id, size, () => this.read([{ blob: id, offset: 0, length: size, cacheable: true }]))
+    return this.hot.acquire(id, size, () => this.read([{ blob: id, offset: 0, length: size, cacheable: true }], noInline))
   }
 
-  /** Descriptors for the first `eager` pieces, opened now (cached ones from the FdCache). */
-  private acquireAll(pieces: readonly ReadPiece[], eager: number): (number | undefined)[] {
-    const fds: (number | undefined)[] = []
+  /**
+   * Handles for the first `eager` pieces, taken now: descriptors (cached ones from the FdCache),
+   * and the bytes of inline pieces while they total at most `eagerInline` bytes.
+   */
+  private acquireAll(pieces: readonly ReadPiece[], eager: number, eagerInline: number, inline: InlineLoader): (Handle | undefined)[] {
+    const handles: (Handle | undefined)[] = []
+    let inlineBytes = 0
     try {
       for (let i = 0; i < pieces.length && i < eager; i++) {
         const piece = pieces[i] as ReadPiece
-        fds.push(piece.cacheable === true ? this.fds.acquire(piece.blob) : fs.openSync(this.pathOf(piece.blob), 'r'))
+        if (piece.inline === true) {
+          inlineBytes += piece.length
+          if (inlineBytes > eagerInline) break
+          handles.push(loadInline(piece, inline))
+        } else handles.push(piece.cacheable === true ? this.fds.acquire(piece.blob) : fs.openSync(this.pathOf(piece.blob), 'r'))
       }
     } catch (err) {
-      for (let i = 0; i < fds.length; i++) this.releaseFd(pieces[i] as ReadPiece, fds[i])
+      for (let i = 0; i < handles.length; i++) this.releaseHandle(pieces[i] as ReadPiece, handles[i])
       throw err
     }
-    return fds
+    return handles
   }
 
-  /** @internal Closes or gives back a descriptor from acquireAll. */
-  releaseFd(piece: ReadPiece, fd: number | undefined): void {
-    if (fd === undefined) return
-    if (piece.cacheable === true) this.fds.release(piece.blob, fd)
-    else fs.close(fd, noop)
+  /** @internal Closes or gives back a descriptor from acquireAll (inline bytes need nothing). */
+  releaseHandle(piece: ReadPiece, handle: Handle | undefined): void {
+    if (typeof handle !== 'number') return
+    if (piece.cacheable === true) this.fds.release(piece.blob, handle)
+    else fs.close(handle, noop)
   }
 
   /** Files under tmp/ and blobs/ as [absolute path, blob id or undefined for tmp files]. */
@@ -312,7 +348,8 @@ const LARGE_READ = 8 * 1024 * 1024
 class PieceReader extends Readable {
   private readonly files: BlobFiles
   private readonly pieces: readonly ReadPiece[]
-  private readonly fds: (number | undefined)[]
+  private readonly handles: (Handle | undefined)[]
+  private readonly inline: InlineLoader
   private readonly onLazyMissing: () => Error
   private index = 0
   private done = 0
@@ -320,14 +357,15 @@ class PieceReader extends Readable {
   private pendingDestroy: (() => void) | undefined
   private readonly chunk: number
 
-  constructor(files: BlobFiles, pieces: readonly ReadPiece[], fds: (number | undefined)[], onLazyMissing: () => Error) {
+  constructor(files: BlobFiles, pieces: readonly ReadPiece[], handles: (Handle | undefined)[], inline: InlineLoader, onLazyMissing: () => Error) {
     const total = pieces.reduce((n, p) => n + p.length, 0)
     const chunk = total > LARGE_READ ? LARGE_CHUNK : CHUNK
     super({ highWaterMark: chunk })
     this.chunk = chunk
     this.files = files
     this.pieces = pieces
-    this.fds = fds
+    this.handles = handles
+    this.inline = inline
     this.onLazyMissing = onLazyMissing
   }
 
@@ -345,7 +383,21 @@ class PieceReader extends Readable {
       this.done = 0
     }
     const piece = this.pieces[this.index] as ReadPiece
-    const fd = this.fds[this.index]
+    let fd = this.handles[this.index]
+    if (fd === undefined && piece.inline === true) {
+      // Loaded when reached (beyond the eager budget): gone by now means the version was replaced.
+      fd = this.inline(piece)
+      if (fd === undefined) {
+        this.destroy(this.onLazyMissing())
+        return
+      }
+    }
+    if (typeof fd !== 'number' && fd !== undefined) {
+      this.handles[this.index] = undefined
+      this.done = piece.length
+      this.push(fd)
+      return
+    }
     if (fd === undefined) {
       this.busy = true
       fs.open(this.files.pathOf(piece.blob), 'r', (err, opened) => {
@@ -355,7 +407,7 @@ class PieceReader extends Readable {
           this.destroy(err.code === 'ENOENT' ? this.onLazyMissing() : err)
           return
         }
-        this.fds[this.index] = opened
+        this.handles[this.index] = opened
         this._read()
       })
       return
@@ -390,20 +442,99 @@ class PieceReader extends Readable {
   }
 
   private closeFd(i: number): void {
-    const fd = this.fds[i]
-    if (fd !== undefined) {
-      this.fds[i] = undefined
-      this.files.releaseFd(this.pieces[i] as ReadPiece, fd)
+    const h = this.handles[i]
+    if (h !== undefined) {
+      this.handles[i] = undefined
+      this.files.releaseHandle(this.pieces[i] as ReadPiece, h)
     }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const finish = (): void => {
-      for (let i = 0; i < this.fds.length; i++) this.closeFd(i)
+      for (let i = 0; i < this.handles.length; i++) this.closeFd(i)
       cb(err)
     }
     if (this.busy) this.pendingDestroy = finish
     else finish()
+  }
+}
+
+/** An inline piece's bytes, or ENOENT like a missing file (the blob was freed). */
+/** For reads of file blobs only: an inline piece there is a bug. */
+function noInline(piece: ReadPiece): never {
+  throw new Error(`Blob "${piece.blob}" is inline, not a file`)
+}
+
+function loadInline(piece: ReadPiece, inline: InlineLoader): Buffer {
+  const bytes = inline(piece)
+  if (bytes === undefined) throw Object.assign(new Error(`Inline blob "${piece.blob}" is gone`), { code: 'ENOENT' })
+  return bytes
+}
+
+/**
+ * The end of a staging pipeline: holds the body in memory while it fits in `limit` bytes; when
+ * it outgrows that, opens the temp file (exclusive), writes what it held and streams the rest
+ * there. With a file, the end waits for the file's fsync and close (`flush`).
+ */
+class SpillSink extends Writable {
+  private readonly tmp: string
+  private readonly limit: number
+  private chunks: Buffer[] = []
+  private bytes = 0
+  private file: fs.WriteStream | undefined
+
+  constructor(tmp: string, limit: number) {
+    super({ highWaterMark: 256 * 1024 })
+    this.tmp = tmp
+    this.limit = limit
+  }
+
+  /** The whole body when it stayed in memory, else undefined (it is in the temp file). */
+  held(): Buffer | undefined {
+    return this.file === undefined ? Buffer.concat(this.chunks, this.bytes) : undefined
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    let file = this.file
+    if (file === undefined) {
+      if (this.bytes + chunk.length <= this.limit) {
+        this.chunks.push(chunk)
+        this.bytes += chunk.length
+        cb()
+        return
+      }
+      file = fs.createWriteStream(this.tmp, { flags: 'wx', flush: true, highWaterMark: 256 * 1024 })
+      this.file = file
+      file.on('error', (err) => this.destroy(err))
+      for (const held of this.chunks) file.write(held)
+      this.chunks = []
+    }
+    if (file.write(chunk)) cb()
+    else file.once('drain', () => cb())
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const file = this.file
+    if (file === undefined) {
+      cb()
+      return
+    }
+    // An error destroys this sink through the 'error' listener; 'close' follows either way.
+    file.once('close', () => {
+      if (file.errored === null) cb()
+    })
+    file.end()
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const file = this.file
+    if (file === undefined || file.closed) {
+      cb(err)
+      return
+    }
+    // Wait for the descriptor to close, so the caller's removal of the temp file comes after it.
+    file.once('close', () => cb(err))
+    file.destroy()
   }
 }
 

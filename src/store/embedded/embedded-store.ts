@@ -2,20 +2,25 @@
  * The embedded ObjectStore: SQLite metadata (./meta.ts) beside immutable blob files (./blobs.ts),
  * all under one data dir:
  *
- *   meta.db (+ -wal, -shm)   rows: buckets, objects, segments, uploads, parts, blob refcounts
- *   blobs/<2 hex>/<id>       bodies, named by random ids (object keys never become paths)
+ *   meta.db (+ -wal, -shm)   rows: buckets, objects, segments, uploads, parts, blob refcounts,
+ *                            and the bytes of inline blobs (bodies of at most INLINE_MAX bytes)
+ *   blobs/<2 hex>/<id>       larger bodies, named by random ids (object keys never become paths)
  *   tmp/<id>                 bodies being staged
  *
- * Write path: stageBlob (tmp → fsync → rename → fsync dir) → one BEGIN IMMEDIATE transaction that
- * checks conditions and retention, writes rows and adjusts blob refcounts → after COMMIT, unlink
- * the blob files whose count reached zero. A SIGKILL anywhere leaves the old or the new row, and at
- * worst files no row references, which sweep() removes at the next start.
+ * Write path: stageBlob (small: in memory; else tmp → fsync → rename → fsync dir) → one BEGIN
+ * IMMEDIATE transaction that checks conditions and retention, writes rows (and an inline blob's
+ * bytes) and adjusts blob refcounts → after COMMIT, unlink the blob files whose count reached zero
+ * (an inline blob's bytes go in the transaction itself). A SIGKILL anywhere leaves the old or the
+ * new row, and at worst files no row references, which sweep() removes at the next start. An
+ * inline blob needs no fsync: WAL with synchronous=NORMAL makes a commit survive a process crash,
+ * and power loss can only roll back whole transactions, bytes and row together.
  *
- * Read path and the unlink race: openObject opens the descriptors of the blob files it needs
- * synchronously, before returning. Files are immutable and unlinked only after the commit that
- * stops referencing them, so a reader either holds its descriptors (and keeps reading the bytes of
- * its version, whatever happens to the key) or finds a file already gone, which means its record
- * is no longer current: openObject then throws ObjectChanged and the caller looks the key up again.
+ * Read path and the unlink race: openObject opens the descriptors of the blob files it needs (and
+ * reads the bytes of inline blobs) synchronously, before returning. Files are immutable and
+ * unlinked only after the commit that stops referencing them, so a reader either holds its
+ * descriptors or bytes (and keeps reading its version, whatever happens to the key) or finds a
+ * blob already gone, which means its record is no longer current: openObject then throws
+ * ObjectChanged and the caller looks the key up again.
  *
  * CopyObject and the ETag: a copy shares the source's blobs (refcounts +1, no byte copy) and is a
  * Normal object whose ETag is the content MD5. Normal sources carry their MD5 in the row. For a
@@ -62,10 +67,10 @@ import type {
   WriteCondition,
 } from '../types.js'
 import { isProtected } from '../worm.js'
-import { BlobFiles, randomId } from './blobs.js'
-import type { ReadPiece } from './blobs.js'
+import { BlobFiles, INLINE_MAX, randomId } from './blobs.js'
+import type { InlineLoader, ReadPiece, StagedFile } from './blobs.js'
 import { crc64Combine } from '../../util/crc64.js'
-import { GrowingFile } from './growing.js'
+import { GrowingBuffer, GrowingFile } from './growing.js'
 import type { HotBodiesOptions } from './hot-bodies.js'
 import { Meta } from './meta.js'
 import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
@@ -73,6 +78,8 @@ import { RowCache } from './row-cache.js'
 
 /** Descriptors opened before openObject returns; pieces beyond are opened when reached (see openObject). */
 const MAX_EAGER_FDS = 256
+/** Inline bytes read before openObject returns (memory per open stream); pieces beyond are read when reached. */
+const MAX_EAGER_INLINE = 1024 * 1024
 /** Staged bodies larger than this (or of unknown length) are hashed on a worker thread. */
 const THREADED_HASH_SIZE = 8 * 1024 * 1024
 /** Objects up to this size keep their blob descriptors in the FdCache. */
@@ -109,26 +116,29 @@ interface Content {
 }
 type StoredRecord = ObjectRecord & { readonly [CONTENT]?: Content }
 
+/** A staged body: a fsynced file `blobs/xx/<id>`, or (`inline`) bytes in memory to commit with the row. */
 class EmbeddedStagedBlob implements StagedBlob {
   readonly id: string
   readonly size: number
   readonly md5: Buffer
   readonly crc64: bigint
+  readonly inline: Buffer | undefined
   state: 'staged' | 'committed' | 'discarded' = 'staged'
   private readonly files: BlobFiles
 
-  constructor(files: BlobFiles, id: string, size: number, md5: Buffer, crc64: bigint) {
+  constructor(files: BlobFiles, f: StagedFile) {
     this.files = files
-    this.id = id
-    this.size = size
-    this.md5 = md5
-    this.crc64 = crc64
+    this.id = f.id
+    this.size = f.size
+    this.md5 = f.md5
+    this.crc64 = f.crc64
+    this.inline = f.inline
   }
 
   async discard(): Promise<void> {
     if (this.state !== 'staged') return
     this.state = 'discarded'
-    await this.files.remove(this.id)
+    if (this.inline === undefined) await this.files.remove(this.id)
   }
 }
 
@@ -205,11 +215,18 @@ export class EmbeddedStore implements ObjectStore {
     this.meta.blobRef.run(blob, size)
   }
 
+  /** The first reference to a staged blob: an inline blob's bytes are written with it. */
+  private refStaged(staged: EmbeddedStagedBlob): void {
+    this.ref(staged.id, staged.size)
+    if (staged.inline !== undefined) this.meta.bytesInsert.run(staged.id, staged.inline)
+  }
+
+  /** Drops a reference; the last one frees the blob: an inline blob's bytes now, a file after COMMIT. */
   private unref(blob: string, freed: string[]): void {
     const row = this.meta.blobUnref.get(blob)
     if (row !== undefined && row.refs <= 0) {
       this.meta.blobForget.run(blob)
-      freed.push(blob)
+      if (this.meta.bytesDelete.run(blob).changes === 0) freed.push(blob)
     }
   }
 
@@ -356,7 +373,7 @@ export class EmbeddedStore implements ObjectStore {
     const pieces = this.piecesOf(object, range)
     if (pieces.length === 0) return emptyStream()
     try {
-      return this.files.open(pieces, MAX_EAGER_FDS, () => changed(object))
+      return this.files.open(pieces, MAX_EAGER_FDS, MAX_EAGER_INLINE, this.inlineBytes, () => changed(object))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
       throw err
@@ -366,7 +383,7 @@ export class EmbeddedStore implements ObjectStore {
   readObject(object: ObjectRecord, range?: ByteRange): Promise<Buffer> {
     const pieces = this.piecesOf(object, range)
     try {
-      return this.files.read(pieces)
+      return this.files.read(pieces, this.inlineBytes)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
       throw err
@@ -382,7 +399,8 @@ export class EmbeddedStore implements ObjectStore {
     const blob = (object as StoredRecord)[CONTENT]?.blob
     if (blob === undefined || blob === null || object.size === 0 || object.size > this.files.hot.maxBody) return undefined
     const piece = this.piecesOf(object, range)[0]
-    if (piece === undefined) return undefined
+    // Inline bytes come from the database with every read (readObject): not cached here.
+    if (piece === undefined || piece.inline === true) return undefined
     let pending
     try {
       pending = this.files.readHot(blob, object.size)
@@ -410,7 +428,11 @@ export class EmbeddedStore implements ObjectStore {
     const length = end - start + 1
     // Blobs of small objects are small: their descriptors may stay open between reads.
     const cacheable = object.size <= CACHEABLE_OBJECT_SIZE
-    if (content.blob !== null) return [{ blob: content.blob, offset: start, length, cacheable }]
+    if (content.blob !== null) {
+      // A blob over INLINE_MAX bytes is always a file: only smaller ones need the lookup.
+      const inline = object.size <= INLINE_MAX && this.meta.bytesExist.get(content.blob) !== undefined
+      return [{ blob: content.blob, offset: start, length, cacheable, inline }]
+    }
     const pieces: ReadPiece[] = []
     let covered = 0
     for (const seg of this.meta.segmentsInRange.iterate({ cid: content.cid ?? '', start, end })) {
@@ -418,7 +440,7 @@ export class EmbeddedStore implements ObjectStore {
       const to = Math.min(end, seg.pos + seg.len - 1)
       if (to < from) continue
       if (from !== start + covered) break
-      pieces.push({ blob: seg.blob, offset: seg.off + (from - seg.pos), length: to - from + 1, cacheable })
+      pieces.push({ blob: seg.blob, offset: seg.off + (from - seg.pos), length: to - from + 1, cacheable, inline: seg.inline !== 0 })
       covered += to - from + 1
     }
     // Rows gone (the object was replaced or deleted): this version cannot be read any more.
@@ -426,10 +448,21 @@ export class EmbeddedStore implements ObjectStore {
     return pieces
   }
 
+  /** Reads an inline piece's bytes (undefined once its blob is freed). */
+  private readonly inlineBytes: InlineLoader = (piece) =>
+    retryBusy(() => this.meta.bytesGet.get({ id: piece.blob, off: piece.offset, len: piece.length }))?.data
+
+  /**
+   * A body announced at no more than INLINE_MAX bytes is staged in memory and commits inline;
+   * others (larger, or of unknown length) go to a staging file.
+   */
   async openStaging(options: { readonly maxSize: number; readonly expectedSize?: number | undefined }): Promise<StagingBlob> {
+    const expected = options.expectedSize
     // Large or unknown-length bodies are hashed on a worker thread, overlapping with the event loop.
-    const threaded = options.expectedSize === undefined || options.expectedSize > THREADED_HASH_SIZE
-    const file = await GrowingFile.create(this.files, options.maxSize, threaded)
+    const file =
+      expected !== undefined && expected <= INLINE_MAX
+        ? new GrowingBuffer(expected, options.maxSize)
+        : await GrowingFile.create(this.files, options.maxSize, expected === undefined || expected > THREADED_HASH_SIZE)
     const files = this.files
     return {
       get size() {
@@ -439,16 +472,13 @@ export class EmbeddedStore implements ObjectStore {
       release: (bytes, complete) => file.release(bytes, complete),
       tail: (start, end) => file.tail(start, end),
       abort: (reason) => file.abort(reason),
-      finish: async () => {
-        const f = await file.finish()
-        return new EmbeddedStagedBlob(files, f.id, f.size, f.md5, f.crc64)
-      },
+      finish: async () => new EmbeddedStagedBlob(files, await file.finish()),
     }
   }
 
+  /** Up to INLINE_MAX bytes stay in memory and commit inline; a longer body spills to a staging file. */
   async stageBlob(body: Readable, options: StageOptions): Promise<StagedBlob> {
-    const f = await this.files.stage(body, options.maxSize, options.signal)
-    return new EmbeddedStagedBlob(this.files, f.id, f.size, f.md5, f.crc64)
+    return new EmbeddedStagedBlob(this.files, await this.files.stage(body, options.maxSize, options.signal))
   }
 
   putObject(bucket: string, key: string, blob: StagedBlob, attributes: ObjectAttributes, condition?: WriteCondition): ObjectRecord {
@@ -459,7 +489,7 @@ export class EmbeddedStore implements ObjectStore {
       const existing = this.meta.objectGet.get(bucket, key)
       this.checkWrite(b, key, existing, now, condition)
       if (existing !== undefined) this.freeContent(existing, freed)
-      this.ref(staged.id, staged.size)
+      this.refStaged(staged)
       const md5hex = staged.md5.toString('hex').toUpperCase()
       const row = newRow(bucket, key, attributes, now, {
         size: staged.size,
@@ -536,16 +566,25 @@ export class EmbeddedStore implements ObjectStore {
       content.blob !== null
         ? [{ blob: content.blob, offset: 0, length: object.size }]
         : this.meta.segmentsOf.all(content.cid ?? '').map((s) => ({ blob: s.blob, offset: s.off, length: s.len }))
+    // Files are opened up front; inline bytes are read one piece at a time (bounded memory), and
+    // a piece freed meanwhile by another process means the source changed.
+    const inline = pieces.map((p) => this.meta.bytesExist.get(p.blob) !== undefined)
     const fds: number[] = []
     try {
       try {
-        for (const p of pieces) fds.push(fs.openSync(this.files.pathOf(p.blob), 'r'))
+        pieces.forEach((p, i) => {
+          if (inline[i] !== true) fds[i] = fs.openSync(this.files.pathOf(p.blob), 'r')
+        })
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw changed(object)
         throw err
       }
       const buf = Buffer.allocUnsafe(1024 * 1024)
       pieces.forEach((p, i) => {
+        if (inline[i] === true) {
+          hash.update(this.inlineBytes(p) ?? throwChanged(object))
+          return
+        }
         let done = 0
         while (done < p.length) {
           const n = fs.readSync(fds[i] as number, buf, 0, Math.min(buf.length, p.length - done), p.offset + done)
@@ -555,7 +594,7 @@ export class EmbeddedStore implements ObjectStore {
         }
       })
     } finally {
-      for (const fd of fds) fs.closeSync(fd)
+      for (const fd of fds) if (fd !== undefined) fs.closeSync(fd)
     }
     return hash.digest('hex').toUpperCase()
   }
@@ -609,9 +648,9 @@ export class EmbeddedStore implements ObjectStore {
           cid,
         }
       }
-      // An empty append adds no segment; its empty file goes like a freed blob.
-      if (staged.size > 0) this.ref(staged.id, staged.size)
-      else freed.push(staged.id)
+      // An empty append adds no segment; its empty file (if not inline) goes like a freed blob.
+      if (staged.size > 0) this.refStaged(staged)
+      else if (staged.inline === undefined) freed.push(staged.id)
       this.meta.objectUpsert.run(row)
       return toRecord(row)
     })
@@ -747,7 +786,7 @@ export class EmbeddedStore implements ObjectStore {
       this.uploadRow(upload)
       const old = this.meta.partGet.get(upload.uploadId, partNumber)
       if (old !== undefined) this.unref(old.blob, freed)
-      this.ref(staged.id, staged.size)
+      this.refStaged(staged)
       const row: PartRow = {
         upload_id: upload.uploadId,
         part_number: partNumber,
@@ -894,7 +933,7 @@ export class EmbeddedStore implements ObjectStore {
 
   // ── lifecycle ──
 
-  /** Removes tmp/* and every blob file without a blobs row. Only safe while no other writer runs (start-up). */
+  /** Removes tmp/* and every blob file without a blobs row; inline blobs have no file and are never touched. Only safe while no other writer runs (start-up). */
   async sweep(): Promise<{ removedFiles: number; removedBytes: number }> {
     let removedFiles = 0
     let removedBytes = 0
@@ -931,6 +970,10 @@ function emptyStream(): Readable {
 
 function changed(object: { bucket: string; key: string }): StoreError {
   return new StoreError('ObjectChanged', { bucket: object.bucket, key: object.key })
+}
+
+function throwChanged(object: { bucket: string; key: string }): never {
+  throw changed(object)
 }
 
 function newVersion(): string {

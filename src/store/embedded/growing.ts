@@ -1,8 +1,13 @@
 /**
- * A blob written piece by piece while readers follow it (read-while-fill). Bytes go to
- * `tmp/<id>` with hashes computed on the way; readers tail the file with their own descriptors, at
- * their own pace, and see only bytes the owner has released. finish() fsyncs and renames the file
- * to its blob path exactly as BlobFiles.stage does; abort() removes it and fails every reader.
+ * A blob written piece by piece while readers follow it (read-while-fill), in one of two homes:
+ * - GrowingFile: bytes go to `tmp/<id>` with hashes computed on the way; readers tail the file
+ *   with their own descriptors, at their own pace, and see only bytes the owner has released.
+ *   finish() fsyncs and renames the file to its blob path exactly as BlobFiles.stage does; abort()
+ *   removes it and fails every reader.
+ * - GrowingBuffer: a body announced at no more than INLINE_MAX bytes, held in one buffer of that
+ *   announced size; readers copy nothing out of it but views. finish() hands the bytes over as an
+ *   inline blob (the store writes them with the row); abort() drops them. No file, no fsync.
+ * Both share the counting of released bytes and the tail readers (Growing, TailReader).
  */
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
@@ -10,42 +15,89 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { inlineHasher, threadedHasher, type BodyHasher } from '../../util/threaded-hasher.js'
 import { StoreError } from '../errors.js'
-import { randomId, syncDir, type BlobFiles, type StagedFile } from './blobs.js'
+import { INLINE_MAX, randomId, syncDir, type BlobFiles, type StagedFile } from './blobs.js'
 
 const CHUNK = 256 * 1024
 
-export class GrowingFile {
-  readonly id: string
+/** Where a tail reader gets its bytes: `read` may call back synchronously. */
+interface TailSource {
+  read(pos: number, n: number, cb: (err: Error | null, bytes: Buffer) => void): void
+  close(): void
+}
+
+/** Written and released byte counts, the failure, and the wake-ups of waiting tail readers. */
+abstract class Growing {
+  readonly id = randomId()
+  protected written = 0
+  protected failure: Error | undefined
+  private released = 0
+  private complete = false
+  private readonly waiters = new Set<() => void>()
+
+  get size(): number {
+    return this.written
+  }
+
+  /** Lets readers have bytes up to `bytes`; `complete` says no byte will follow. */
+  release(bytes: number, complete: boolean): void {
+    this.released = Math.max(this.released, Math.min(bytes, this.readable()))
+    if (complete) this.complete = true
+    this.notify()
+  }
+
+  /** A reader of bytes [start, end] (inclusive; to the end when undefined) as they are released. */
+  tail(start: number, end: number | undefined): Readable {
+    // After abort() the bytes may be gone: the reader fails as every other reader did.
+    if (this.failure !== undefined) return new Readable({ read() {} }).destroy(this.failure)
+    return new TailReader(this, this.source(), start, end)
+  }
+
+  /** @internal for TailReader */
+  state(): { released: number; complete: boolean; failure: Error | undefined } {
+    return { released: this.released, complete: this.complete, failure: this.failure }
+  }
+
+  /** @internal for TailReader: calls `fn` once on the next change. */
+  onChange(fn: () => void): () => void {
+    this.waiters.add(fn)
+    return () => this.waiters.delete(fn)
+  }
+
+  /** Bytes a reader could be given (release() never goes past them). */
+  protected readable(): number {
+    return this.written
+  }
+
+  protected abstract source(): TailSource
+
+  protected notify(): void {
+    const list = [...this.waiters]
+    this.waiters.clear()
+    for (const fn of list) fn()
+  }
+}
+
+export class GrowingFile extends Growing {
   private readonly files: BlobFiles
   private readonly maxSize: number
   private readonly hasher: BodyHasher
   private fh: fsp.FileHandle | undefined
   private path: string
-  private written = 0
-  private released = 0
-  private complete = false
-  private failure: Error | undefined
   private finished = false
-  private readonly waiters = new Set<() => void>()
 
-  private constructor(files: BlobFiles, id: string, fh: fsp.FileHandle, maxSize: number, hasher: BodyHasher) {
+  private constructor(files: BlobFiles, maxSize: number, hasher: BodyHasher) {
+    super()
     this.hasher = hasher
     this.files = files
-    this.id = id
-    this.fh = fh
     this.maxSize = maxSize
-    this.path = path.join(files.tmpDir, id)
+    this.path = path.join(files.tmpDir, this.id)
   }
 
   /** `threadedHash`: hash on the worker thread (large bodies), else inline. */
   static async create(files: BlobFiles, maxSize: number, threadedHash: boolean): Promise<GrowingFile> {
-    const id = randomId()
-    const fh = await fsp.open(path.join(files.tmpDir, id), 'wx')
-    return new GrowingFile(files, id, fh, maxSize, threadedHash ? threadedHasher() : inlineHasher())
-  }
-
-  get size(): number {
-    return this.written
+    const file = new GrowingFile(files, maxSize, threadedHash ? threadedHasher() : inlineHasher())
+    file.fh = await fsp.open(file.path, 'wx')
+    return file
   }
 
   /** Appends a chunk (not yet durable); refuses past maxSize with BodyTooLarge. One write at a time. */
@@ -61,13 +113,6 @@ export class GrowingFile {
     }
     this.written += chunk.length
     await this.hasher.drained()
-  }
-
-  /** Lets readers have bytes up to `bytes`; `complete` says no byte will follow. */
-  release(bytes: number, complete: boolean): void {
-    this.released = Math.max(this.released, Math.min(bytes, this.written))
-    if (complete) this.complete = true
-    this.notify()
   }
 
   /** fsync, close, rename to the blob path, fsync the directory. Readers keep reading. */
@@ -98,10 +143,7 @@ export class GrowingFile {
     if (!this.finished) await fsp.rm(this.path, { force: true })
   }
 
-  /** A reader of bytes [start, end] (inclusive; to the end when undefined) as they are released. */
-  tail(start: number, end: number | undefined): Readable {
-    // After abort() the file may be gone: the reader fails as every other reader did.
-    if (this.failure !== undefined) return new Readable({ read() {} }).destroy(this.failure)
+  protected source(): TailSource {
     let fd: number
     try {
       fd = fs.openSync(path.join(this.files.tmpDir, this.id), 'r')
@@ -109,46 +151,100 @@ export class GrowingFile {
       // Already renamed into place by finish().
       fd = fs.openSync(this.files.pathOf(this.id), 'r')
     }
-    return new TailReader(this, fd, start, end)
+    return {
+      read(pos, n, cb) {
+        const buf = Buffer.allocUnsafe(n)
+        fs.read(fd, buf, 0, n, pos, (err, bytesRead) => cb(err, bytesRead === n ? buf : buf.subarray(0, bytesRead)))
+      },
+      close() {
+        fs.close(fd, () => undefined)
+      },
+    }
+  }
+}
+
+/**
+ * The in-memory staging of a body announced at `expectedSize` ≤ INLINE_MAX bytes. It never holds
+ * more than that: bytes past the announced size are counted in `size` (so the caller's length
+ * check fails as it would with a file) but not kept, and finish() refuses such a body.
+ */
+export class GrowingBuffer extends Growing {
+  private readonly buf: Buffer
+  private readonly maxSize: number
+  private readonly hasher = inlineHasher()
+  private finished = false
+
+  constructor(expectedSize: number, maxSize: number) {
+    super()
+    if (expectedSize > INLINE_MAX) throw new RangeError(`An in-memory staging holds at most ${INLINE_MAX} bytes`)
+    this.buf = Buffer.allocUnsafe(expectedSize)
+    this.maxSize = maxSize
   }
 
-  /** @internal for TailReader */
-  state(): { released: number; complete: boolean; failure: Error | undefined } {
-    return { released: this.released, complete: this.complete, failure: this.failure }
+  /** Keeps a chunk (up to the announced size); refuses past maxSize with BodyTooLarge. */
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.finished || this.failure !== undefined) return Promise.reject(this.failure ?? new Error('Staging buffer is finished'))
+    if (this.written + chunk.length > this.maxSize) return Promise.reject(new StoreError('BodyTooLarge'))
+    if (this.written < this.buf.length) this.buf.set(chunk.subarray(0, this.buf.length - this.written), this.written)
+    this.hasher.update(chunk)
+    this.written += chunk.length
+    return Promise.resolve()
   }
 
-  /** @internal for TailReader: calls `fn` once on the next change. */
-  onChange(fn: () => void): () => void {
-    this.waiters.add(fn)
-    return () => this.waiters.delete(fn)
+  /** Hands the bytes over as an inline blob. Readers keep reading the same buffer. */
+  async finish(): Promise<StagedFile> {
+    if (this.finished || this.failure !== undefined) throw this.failure ?? new Error('Staging buffer is finished')
+    if (this.written > this.buf.length) throw new Error(`Staged body of ${this.written} bytes is longer than the announced ${this.buf.length}`)
+    this.finished = true
+    const { md5, crc64 } = await this.hasher.digest()
+    return { id: this.id, size: this.written, md5, crc64, inline: this.buf.subarray(0, this.written) }
   }
 
-  private notify(): void {
-    const list = [...this.waiters]
-    this.waiters.clear()
-    for (const fn of list) fn()
+  /** Fails every reader with `reason`; there is nothing to remove. */
+  abort(reason: Error): Promise<void> {
+    if (this.failure === undefined) {
+      this.failure = reason
+      this.notify()
+    }
+    return Promise.resolve()
+  }
+
+  protected override readable(): number {
+    return Math.min(this.written, this.buf.length)
+  }
+
+  protected source(): TailSource {
+    const buf = this.buf
+    return {
+      // Released bytes are never written again: a view is safe to hand out.
+      read: (pos, n, cb) => cb(null, buf.subarray(pos, pos + n)),
+      close() {
+        // nothing held
+      },
+    }
   }
 }
 
 class TailReader extends Readable {
-  private readonly file: GrowingFile
-  private fd: number | undefined
+  private readonly blob: Growing
+  private src: TailSource | undefined
   private pos: number
   private readonly end: number | undefined
   private busy = false
   private unwait: (() => void) | undefined
 
-  constructor(file: GrowingFile, fd: number, start: number, end: number | undefined) {
+  constructor(blob: Growing, src: TailSource, start: number, end: number | undefined) {
     super({ highWaterMark: CHUNK })
-    this.file = file
-    this.fd = fd
+    this.blob = blob
+    this.src = src
     this.pos = start
     this.end = end
   }
 
   override _read(): void {
-    if (this.busy || this.fd === undefined) return
-    const { released, complete, failure } = this.file.state()
+    const src = this.src
+    if (this.busy || src === undefined) return
+    const { released, complete, failure } = this.blob.state()
     if (failure !== undefined) {
       this.destroy(failure)
       return
@@ -162,40 +258,39 @@ class TailReader extends Readable {
         this.push(null)
         return
       }
-      this.unwait = this.file.onChange(() => {
+      this.unwait = this.blob.onChange(() => {
         this.unwait = undefined
         this._read()
       })
       return
     }
     const n = Math.min(CHUNK, released - this.pos, this.end === undefined ? Infinity : this.end + 1 - this.pos)
-    const buf = Buffer.allocUnsafe(n)
     this.busy = true
-    fs.read(this.fd, buf, 0, n, this.pos, (err, bytesRead) => {
+    src.read(this.pos, n, (err, bytes) => {
       this.busy = false
       if (this.destroyed) {
-        this.closeFd()
+        this.closeSource()
         return
       }
       if (err !== null) {
         this.destroy(err)
         return
       }
-      this.pos += bytesRead
-      this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead))
+      this.pos += bytes.length
+      this.push(bytes)
     })
   }
 
-  private closeFd(): void {
-    if (this.fd !== undefined && !this.busy) {
-      fs.close(this.fd, () => undefined)
-      this.fd = undefined
+  private closeSource(): void {
+    if (this.src !== undefined && !this.busy) {
+      this.src.close()
+      this.src = undefined
     }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.unwait?.()
-    this.closeFd()
+    this.closeSource()
     cb(err)
   }
 }

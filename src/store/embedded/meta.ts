@@ -20,6 +20,13 @@ import type { Statement } from 'better-sqlite3'
  *   is unlinked only after the transaction that drops its count to zero commits. A file under
  *   `blobs/` without a row here is an orphan (staged and never committed, or a crash before unlink).
  * - Times are integer milliseconds since the epoch; CRC-64 values unsigned decimal TEXT.
+ * - Version 2, inline blobs: small bodies (see INLINE_MAX in ./blobs.ts) keep their bytes in
+ *   `blob_bytes` instead of a file. It is a side table rather than a column of `blobs` because
+ *   `blobs` is WITHOUT ROWID (its b-tree holds whole rows, interior cells too) and its rows are
+ *   rewritten on every refcount change: 64 KiB in the row would be copied by each copy, append or
+ *   complete. `blob_bytes` is written once with the `blobs` row that first refers to it (the same
+ *   transaction as the object or part row) and deleted in the transaction that drops the count
+ *   to zero. A blob is inline exactly when it has a `blob_bytes` row; it then has no file.
  */
 const MIGRATIONS: readonly string[] = [
   `
@@ -93,6 +100,12 @@ const MIGRATIONS: readonly string[] = [
     size INTEGER NOT NULL,
     refs INTEGER NOT NULL
   ) WITHOUT ROWID;
+  `,
+  `
+  CREATE TABLE blob_bytes (
+    id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+  );
   `,
 ]
 
@@ -188,7 +201,7 @@ export class Meta {
   readonly segmentInsert: Statement<[SegmentRow]>
   readonly segmentsOf: Statement<[string], SegmentRow>
   /** Segments of cid overlapping the inclusive byte range [start, end] of the object. */
-  readonly segmentsInRange: Statement<[{ cid: string; start: number; end: number }], SegmentRow>
+  readonly segmentsInRange: Statement<[{ cid: string; start: number; end: number }], SegmentRow & { inline: number }>
   readonly segmentsDelete: Statement<[string]>
 
   readonly uploadInsert: Statement<[UploadRow]>
@@ -211,6 +224,12 @@ export class Meta {
   readonly blobForget: Statement<[string]>
   readonly blobExists: Statement<[string], { one: number }>
 
+  readonly bytesInsert: Statement<[string, Buffer]>
+  /** Bytes [off, off + len) of an inline blob (SQL substr is 1-based). */
+  readonly bytesGet: Statement<[{ id: string; off: number; len: number }], { data: Buffer }>
+  readonly bytesDelete: Statement<[string]>
+  readonly bytesExist: Statement<[string], { one: number }>
+
   constructor(file: string) {
     const db = new Database(file)
     this.db = db
@@ -220,8 +239,10 @@ export class Meta {
     db.pragma('busy_timeout = 5000')
     // NORMAL (WAL): a commit does not fsync on the event loop. A committed write survives a process
     // crash (kill -9); on power loss the last commits may roll back, but the database stays
-    // consistent and a row never outlives its bytes, because every blob is fsynced (off the event
-    // loop) before the transaction that refers to it. The WAL is fsynced at each checkpoint.
+    // consistent and a row never outlives its bytes: every blob file is fsynced (off the event
+    // loop) before the transaction that refers to it, and an inline blob's bytes are written in
+    // that very transaction, so they commit or roll back with the row. The WAL is fsynced at each
+    // checkpoint.
     db.pragma('synchronous = NORMAL')
     migrate(db)
     db.pragma('busy_timeout = 0')
@@ -250,8 +271,9 @@ export class Meta {
 
     this.segmentInsert = db.prepare('INSERT INTO segments (cid, pos, blob, off, len) VALUES (@cid, @pos, @blob, @off, @len)')
     this.segmentsOf = db.prepare('SELECT * FROM segments WHERE cid = ? ORDER BY pos')
+    // The inline flag comes from blob_bytes' index alone: no blob bytes are read here.
     this.segmentsInRange = db.prepare(
-      `SELECT * FROM segments WHERE cid = @cid
+      `SELECT s.*, EXISTS (SELECT 1 FROM blob_bytes b WHERE b.id = s.blob) AS inline FROM segments s WHERE cid = @cid
          AND pos >= (SELECT max(pos) FROM segments WHERE cid = @cid AND pos <= @start)
          AND pos <= @end
        ORDER BY pos`,
@@ -283,6 +305,11 @@ export class Meta {
     this.blobUnref = db.prepare('UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs')
     this.blobForget = db.prepare('DELETE FROM blobs WHERE id = ?')
     this.blobExists = db.prepare('SELECT 1 AS one FROM blobs WHERE id = ?')
+
+    this.bytesInsert = db.prepare('INSERT INTO blob_bytes (id, data) VALUES (?, ?)')
+    this.bytesGet = db.prepare('SELECT substr(data, @off + 1, @len) AS data FROM blob_bytes WHERE id = @id')
+    this.bytesDelete = db.prepare('DELETE FROM blob_bytes WHERE id = ?')
+    this.bytesExist = db.prepare('SELECT 1 AS one FROM blob_bytes WHERE id = ?')
   }
 
   close(): void {
