@@ -46,6 +46,8 @@ export interface ReadPiece {
   readonly cacheable?: boolean
   /** An inline blob: its bytes come from the database through the reader's InlineLoader. */
   readonly inline?: boolean
+  /** The whole inline blob's bytes, when the record already carried them (no database read). */
+  readonly data?: Buffer | undefined
 }
 
 /** The bytes of an inline piece (exactly `piece.length`), or undefined when its blob is gone. */

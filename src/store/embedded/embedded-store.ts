@@ -114,7 +114,13 @@ interface Content {
   readonly blob: string | null
   readonly cid: string | null
 }
-type StoredRecord = ObjectRecord & { readonly [CONTENT]?: Content }
+/**
+ * A single blob's bytes when it is inline, null when it is a file; absent when not looked up
+ * (piecesOf then asks the database). Immutable, like every blob: safe to share. Not enumerable:
+ * records compare equal whether or not they carry it, and a spread copy simply goes without.
+ */
+const INLINE_BYTES = Symbol('mirrorstore.embedded.inline-bytes')
+type StoredRecord = ObjectRecord & { readonly [CONTENT]?: Content; readonly [INLINE_BYTES]?: Buffer | null }
 
 /** A staged body: a fsynced file `blobs/xx/<id>`, or (`inline`) bytes in memory to commit with the row. */
 class EmbeddedStagedBlob implements StagedBlob {
@@ -354,12 +360,12 @@ export class EmbeddedStore implements ObjectStore {
     this.validateCache()
     const cached = this.cache.object(bucket, key)
     if (cached !== undefined) return cached
-    const row = retryBusy(() => this.meta.objectGet.get(bucket, key))
+    const row = retryBusy(() => this.meta.objectGetWithBytes.get(bucket, key))
     if (row === undefined) return undefined
-    const record = toRecord(row)
+    const record = toRecord(row, row.blob === null ? undefined : row.inline_data)
     Object.freeze(record.headers)
     Object.freeze(record.userMeta)
-    this.cache.setObject(bucket, key, Object.freeze(record))
+    this.cache.setObject(bucket, key, Object.freeze(record), row.inline_data?.length ?? 0)
     return record
   }
 
@@ -382,6 +388,9 @@ export class EmbeddedStore implements ObjectStore {
 
   readObject(object: ObjectRecord, range?: ByteRange): Promise<Buffer> {
     const pieces = this.piecesOf(object, range)
+    const only = pieces[0]
+    // Bytes the record carries are immutable: a view of them needs no copy.
+    if (pieces.length === 1 && only?.data !== undefined) return Promise.resolve(only.data.subarray(only.offset, only.offset + only.length))
     try {
       return this.files.read(pieces, this.inlineBytes)
     } catch (err) {
@@ -429,6 +438,11 @@ export class EmbeddedStore implements ObjectStore {
     // Blobs of small objects are small: their descriptors may stay open between reads.
     const cacheable = object.size <= CACHEABLE_OBJECT_SIZE
     if (content.blob !== null) {
+      const bytes = (object as StoredRecord)[INLINE_BYTES]
+      if (bytes !== undefined) {
+        const data = bytes ?? undefined
+        return [{ blob: content.blob, offset: start, length, cacheable, inline: data !== undefined, data }]
+      }
       // A blob over INLINE_MAX bytes is always a file: only smaller ones need the lookup.
       const inline = object.size <= INLINE_MAX && this.meta.bytesExist.get(content.blob) !== undefined
       return [{ blob: content.blob, offset: start, length, cacheable, inline }]
@@ -450,7 +464,9 @@ export class EmbeddedStore implements ObjectStore {
 
   /** Reads an inline piece's bytes (undefined once its blob is freed). */
   private readonly inlineBytes: InlineLoader = (piece) =>
-    retryBusy(() => this.meta.bytesGet.get({ id: piece.blob, off: piece.offset, len: piece.length }))?.data
+    piece.data !== undefined
+      ? piece.data.subarray(piece.offset, piece.offset + piece.length)
+      : retryBusy(() => this.meta.bytesGet.get({ id: piece.blob, off: piece.offset, len: piece.length }))?.data
 
   /**
    * A body announced at no more than INLINE_MAX bytes is staged in memory and commits inline;
@@ -1031,7 +1047,8 @@ function newRow(bucket: string, key: string, a: ObjectAttributes, now: Date, c: 
   }
 }
 
-function toRecord(row: ObjectRow): StoredRecord {
+/** `bytes`: the single blob's bytes if inline, null if a file, undefined if not looked up (see INLINE_BYTES). */
+function toRecord(row: ObjectRow, bytes?: Buffer | null): StoredRecord {
   const record: StoredRecord = {
     bucket: row.bucket,
     key: row.key,
@@ -1052,6 +1069,7 @@ function toRecord(row: ObjectRow): StoredRecord {
     ...(row.lm_override === null ? {} : { lastModifiedOverride: new Date(row.lm_override) }),
     [CONTENT]: { blob: row.blob, cid: row.cid },
   }
+  if (bytes !== undefined) Object.defineProperty(record, INLINE_BYTES, { value: bytes, enumerable: false })
   return record
 }
 

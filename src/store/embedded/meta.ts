@@ -188,6 +188,8 @@ export class Meta {
   readonly bucketsFrom: Statement<[string], BucketRow>
 
   readonly objectGet: Statement<[string, string], ObjectRow>
+  /** objectGet plus the bytes of a single inline blob (`inline_data`, null for a file or segments). */
+  readonly objectGetWithBytes: Statement<[string, string], ObjectRow & { inline_data: Buffer | null }>
   readonly objectUpsert: Statement<[ObjectRow]>
   readonly objectDelete: Statement<[string, string]>
   readonly objectSetAcl: Statement<[string, string, string]>
@@ -261,6 +263,10 @@ export class Meta {
     this.bucketsFrom = db.prepare('SELECT * FROM buckets WHERE name >= ? ORDER BY name')
 
     this.objectGet = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`)
+    this.objectGetWithBytes = db.prepare(
+      `SELECT ${OBJECT_COLUMNS.split(', ').map((c) => `o.${c}`).join(', ')}, bb.data AS inline_data
+       FROM objects o LEFT JOIN blob_bytes bb ON bb.id = o.blob WHERE o.bucket = ? AND o.key = ?`,
+    )
     this.objectUpsert = db.prepare(`INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (${OBJECT_PARAMS})`)
     this.objectDelete = db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?')
     this.objectSetAcl = db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?')

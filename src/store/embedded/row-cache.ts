@@ -10,16 +10,25 @@
  * traffic and costs one pragma when writes are frequent. An entry is never older than the
  * data_version it was stored under, so a reader sees every commit that finished before its lookup.
  *
- * Entries are frozen: callers share them.
+ * Entries are frozen: callers share them. An object record may carry its body when that is a small
+ * inline blob (immutable bytes, so never stale for that record); those bytes are capped in total.
  */
 
 /** Most entries kept per kind; past it the oldest entry goes (Map keeps insertion order). */
 const MAX_ENTRIES = 4096
+/** Most bytes of small bodies (inline blobs carried by records) kept, oldest out first. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024
 
 export class RowCache<B, O> {
   private version: number | undefined = undefined
   private readonly buckets = new Map<string, B>()
-  private readonly objects = new Map<string, O>()
+  private readonly objects = new Map<string, { readonly value: O; readonly bytes: number }>()
+  private bodyBytes = 0
+
+  /** Body bytes the cached records keep alive. */
+  get heldBodyBytes(): number {
+    return this.bodyBytes
+  }
 
   /** Empties the cache unless `version` (the current data_version) is the one its entries were read at. */
   validate(version: number): void {
@@ -32,6 +41,7 @@ export class RowCache<B, O> {
   clear(): void {
     this.buckets.clear()
     this.objects.clear()
+    this.bodyBytes = 0
   }
 
   bucket(name: string): B | undefined {
@@ -43,11 +53,25 @@ export class RowCache<B, O> {
   }
 
   object(bucket: string, key: string): O | undefined {
-    return this.objects.get(objectKey(bucket, key))
+    return this.objects.get(objectKey(bucket, key))?.value
   }
 
-  setObject(bucket: string, key: string, value: O): void {
-    put(this.objects, objectKey(bucket, key), value)
+  /** `bytes`: how many body bytes the entry keeps alive (counted against MAX_BODY_BYTES). */
+  setObject(bucket: string, key: string, value: O, bytes = 0): void {
+    if (bytes > MAX_BODY_BYTES) return
+    const k = objectKey(bucket, key)
+    const old = this.objects.get(k)
+    if (old !== undefined) {
+      this.objects.delete(k)
+      this.bodyBytes -= old.bytes
+    }
+    for (const [oldest, entry] of this.objects) {
+      if (this.objects.size < MAX_ENTRIES && this.bodyBytes + bytes <= MAX_BODY_BYTES) break
+      this.objects.delete(oldest)
+      this.bodyBytes -= entry.bytes
+    }
+    this.objects.set(k, { value, bytes })
+    this.bodyBytes += bytes
   }
 }
 
