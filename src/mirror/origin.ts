@@ -77,7 +77,8 @@ export interface OriginRequest {
 export const MAX_REDIRECTS = 10
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 3
 export const MAX_TRANSPARENT_BODY = 1024 * 1024
-const MAX_IDLE_PER_ORIGIN = 8
+/** Idle keep-alive connections kept per origin: enough for a busy migration's concurrent misses. */
+const MAX_IDLE_PER_ORIGIN = 64
 const MAX_HEADER_SIZE = 64 * 1024
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 /** Statuses that never switch to the secondary, even with MirrorSwitchAllErrors (B4). */

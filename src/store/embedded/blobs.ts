@@ -6,7 +6,7 @@
  * memory and the store writes it into the database with the row (an *inline* blob). Nothing here
  * touches the database: reads of inline pieces go through a loader the store passes in.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
@@ -15,10 +15,11 @@ import type { TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Crc64 } from '../../util/crc64.js'
 import { StoreError } from '../errors.js'
+import { randomHex } from '../../util/random.js'
 import { HotBodies, type HotBodiesOptions, type HotLease } from './hot-bodies.js'
 
 export function randomId(): string {
-  return randomBytes(16).toString('hex')
+  return randomHex(16)
 }
 
 /**

@@ -70,6 +70,7 @@ import { isProtected } from '../worm.js'
 import { BlobFiles, INLINE_MAX, randomId } from './blobs.js'
 import type { InlineLoader, ReadPiece, StagedFile } from './blobs.js'
 import { crc64Combine } from '../../util/crc64.js'
+import { randomBase64url } from '../../util/random.js'
 import { GrowingBuffer, GrowingFile } from './growing.js'
 import type { HotBodiesOptions } from './hot-bodies.js'
 import { Meta } from './meta.js'
@@ -993,7 +994,7 @@ function throwChanged(object: { bucket: string; key: string }): never {
 }
 
 function newVersion(): string {
-  return randomBytes(12).toString('base64url')
+  return randomBase64url(12)
 }
 
 function toBucket(row: BucketRow): Bucket {
