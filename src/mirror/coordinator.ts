@@ -81,7 +81,13 @@ interface OutcomeMessage {
 }
 type WireOutcome = Exclude<FillOutcome, { kind: 'transparent' }> | { kind: 'transparent'; status: number; contentType: string | undefined; body: string }
 
-export type CoordinatorMessage = ClaimMessage | SettleMessage | ConsumeMessage | ClaimReply | OutcomeMessage
+/** Several messages sent in one IPC write (see batched()). */
+interface BatchMessage {
+  readonly mirrorstore: 'batch'
+  readonly messages: readonly SingleMessage[]
+}
+type SingleMessage = ClaimMessage | SettleMessage | ConsumeMessage | ClaimReply | OutcomeMessage
+export type CoordinatorMessage = SingleMessage | BatchMessage
 
 function toWire(outcome: FillOutcome): WireOutcome {
   return outcome.kind === 'transparent' ? { ...outcome, body: outcome.body.toString('base64') } : outcome
@@ -91,7 +97,7 @@ function fromWire(outcome: WireOutcome): FillOutcome {
   return outcome.kind === 'transparent' ? { ...outcome, body: Buffer.from(outcome.body, 'base64') } : outcome
 }
 
-const COORDINATOR_KINDS: ReadonlySet<string> = new Set(['claim', 'settle', 'consume', 'claimed', 'outcome'])
+const COORDINATOR_KINDS: ReadonlySet<string> = new Set(['claim', 'settle', 'consume', 'claimed', 'outcome', 'batch'])
 
 export function isCoordinatorMessage(m: unknown): m is CoordinatorMessage {
   const kind = typeof m === 'object' && m !== null ? (m as { mirrorstore?: unknown }).mirrorstore : undefined
@@ -103,19 +109,36 @@ export interface Channel {
   send(message: CoordinatorMessage): void
 }
 
+/**
+ * Every IPC write is a syscall that wakes the other process; under load a worker has several
+ * claims and settles in one turn of its event loop. This sends each turn's messages, in order, as
+ * one write (at setImmediate, right after the I/O that produced them).
+ */
+function batched(channel: Channel): (m: SingleMessage) => void {
+  let queue: SingleMessage[] = []
+  const flush = (): void => {
+    const q = queue
+    queue = []
+    channel.send(q.length === 1 ? (q[0] as SingleMessage) : { mirrorstore: 'batch', messages: q })
+  }
+  return (m) => {
+    if (queue.push(m) === 1) setImmediate(flush)
+  }
+}
+
 /** Lives in the primary: owns the QoS buckets and the table of fills in flight across workers. */
 export class PrimaryCoordinator {
   private readonly qos: MirrorQos
   /** fill id → owner and the workers waiting for its outcome. */
   private readonly fills = new Map<string, { owner: number; waiters: Set<number> }>()
-  private readonly channels = new Map<number, Channel>()
+  private readonly channels = new Map<number, (m: SingleMessage) => void>()
 
   constructor(limits: QosLimits) {
     this.qos = new MirrorQos(limits)
   }
 
   attach(workerId: number, channel: Channel): void {
-    this.channels.set(workerId, channel)
+    this.channels.set(workerId, batched(channel))
   }
 
   /** A worker died: its fills end failed for everyone waiting on them. */
@@ -129,6 +152,9 @@ export class PrimaryCoordinator {
 
   handle(workerId: number, message: CoordinatorMessage): void {
     switch (message.mirrorstore) {
+      case 'batch':
+        for (const m of message.messages) this.handle(workerId, m)
+        return
       case 'claim': {
         const running = this.fills.get(message.id)
         let kind: ClaimReply['kind']
@@ -139,7 +165,7 @@ export class PrimaryCoordinator {
           this.fills.set(message.id, { owner: workerId, waiters: new Set() })
           kind = 'owner'
         } else kind = 'rejected'
-        this.channels.get(workerId)?.send({ mirrorstore: 'claimed', seq: message.seq, kind })
+        this.channels.get(workerId)?.({ mirrorstore: 'claimed', seq: message.seq, kind })
         return
       }
       case 'settle':
@@ -159,13 +185,13 @@ export class PrimaryCoordinator {
     if (fill === undefined) return
     this.fills.delete(id)
     const wire = toWire(outcome)
-    for (const waiter of fill.waiters) this.channels.get(waiter)?.send({ mirrorstore: 'outcome', id, outcome: wire })
+    for (const waiter of fill.waiters) this.channels.get(waiter)?.({ mirrorstore: 'outcome', id, outcome: wire })
   }
 }
 
 /** Lives in a worker: asks the primary. */
 export class WorkerCoordinator implements FillCoordinator {
-  private readonly channel: Channel
+  private readonly send: (m: SingleMessage) => void
   private seq = 0
   private readonly pendingClaims = new Map<number, { id: string; resolve: (c: Claim) => void }>()
   private readonly joins = new Map<string, Array<(o: FillOutcome) => void>>()
@@ -173,12 +199,14 @@ export class WorkerCoordinator implements FillCoordinator {
   private flushTimer: NodeJS.Timeout | undefined
 
   constructor(channel: Channel) {
-    this.channel = channel
+    this.send = batched(channel)
   }
 
   /** Feed every message the primary sends to this worker. */
   handle(message: CoordinatorMessage): void {
-    if (message.mirrorstore === 'claimed') {
+    if (message.mirrorstore === 'batch') {
+      for (const m of message.messages) this.handle(m)
+    } else if (message.mirrorstore === 'claimed') {
       const pending = this.pendingClaims.get(message.seq)
       if (pending === undefined) return
       this.pendingClaims.delete(message.seq)
@@ -202,12 +230,12 @@ export class WorkerCoordinator implements FillCoordinator {
     const seq = ++this.seq
     return new Promise((resolve) => {
       this.pendingClaims.set(seq, { id, resolve })
-      this.channel.send({ mirrorstore: 'claim', seq, id })
+      this.send({ mirrorstore: 'claim', seq, id })
     })
   }
 
   settle(id: string, outcome: FillOutcome): void {
-    this.channel.send({ mirrorstore: 'settle', id, outcome: toWire(outcome) })
+    this.send({ mirrorstore: 'settle', id, outcome: toWire(outcome) })
   }
 
   /** Batched: origin bytes reach the primary at most every 20 ms. */
@@ -217,7 +245,7 @@ export class WorkerCoordinator implements FillCoordinator {
       this.flushTimer = undefined
       const n = this.unsentBytes
       this.unsentBytes = 0
-      if (n > 0) this.channel.send({ mirrorstore: 'consume', bytes: n })
+      if (n > 0) this.send({ mirrorstore: 'consume', bytes: n })
     }, 20)
   }
 }
