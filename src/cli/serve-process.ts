@@ -12,6 +12,7 @@ import { MirrorEngine } from '../mirror/engine.js'
 import { OriginClient } from '../mirror/origin.js'
 import { MirrorQos } from '../mirror/qos.js'
 import { EmbeddedStore } from '../store/embedded/embedded-store.js'
+import { startHashThread } from '../util/threaded-hasher.js'
 import type { ListeningMessage } from './cluster.js'
 import { credentialStore, loadCredentials } from './credentials.js'
 import { prepareDataDir, type RunningServer, type ServeHooks } from './serve.js'
@@ -90,6 +91,8 @@ export async function startProcess(config: Config, print: (line: string) => void
     store.close()
     throw new ConfigError(`Cannot listen on ${config.host}:${config.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
+  // Large fills hash on a thread: boot it now (about 10 MB), so the first one does not wait for it.
+  startHashThread()
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
   if (worker) {

@@ -138,6 +138,20 @@ function hashWorker(): Worker {
   return w
 }
 
+/**
+ * Starts the hash thread now, off any request's path, so the first large fill does not wait for a
+ * thread to boot. The one thread then serves every body of the process (and is restarted only if
+ * it dies); idle, it does not hold the process open.
+ */
+export function startHashThread(): void {
+  hashWorker()
+}
+
+/** The hash thread's id, or undefined before it starts or after it died (for tests and logs). */
+export function hashThreadId(): number | undefined {
+  return worker?.threadId
+}
+
 export function threadedHasher(): BodyHasher {
   hashWorker()
   const id = ++nextId

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { request, type IncomingHttpHeaders } from 'node:http'
 import { test } from 'node:test'
 import { signV1 } from '../../src/auth/sign.js'
+import { crc64 } from '../../src/util/crc64.js'
 import { etagOf } from '../support/object-http.js'
 import { bigByte, startOrigin } from '../support/origin.js'
 import { signed } from '../support/raw.js'
@@ -16,7 +17,9 @@ import { assertMirrorFailed, assertNotStored, eventually, listKeys, mirrorBucket
 const MIB = 1024 * 1024
 
 function pattern(size: number): Buffer {
-  return Buffer.from(Array.from({ length: size }, (_, i) => bigByte(i)))
+  const out = Buffer.allocUnsafe(size)
+  for (let i = 0; i < size; i++) out[i] = bigByte(i)
+  return out
 }
 
 interface Streamed {
@@ -191,4 +194,26 @@ void test('a conditional GET on a miss waits for the commit and is evaluated lik
   const failed = await signed(server, 'GET', 'rwf', 'cond-412', { headers: { 'if-match': '"00000000000000000000000000000000"' } })
   assert.equal(failed.status, 412)
   assert.deepEqual(await listKeys(server, 'rwf'), ['cond-412', 'cond-big', 'cond-small'])
+})
+
+void test('consecutive and concurrent large fills, hashed on the one hash thread, store the right ETag and CRC-64 for each', async (t) => {
+  const origin = await startOrigin(t)
+  const sizes = [9 * MIB + 1, 10 * MIB + 7, 11 * MIB + 3, 12 * MIB + 5]
+  for (const [i, size] of sizes.entries()) origin.setRoute(`/h${String(i)}.bin`, { mode: 'big', size })
+  const server = await startTestServer(t, { mirrorAllowPrivate: true, mirrorVerifyLimit: '1MiB' })
+  await mirrorBucket(server, 'hash', [{ url: origin.url }])
+  const check = async (i: number): Promise<void> => {
+    const size = sizes[i] as number
+    const filled = await streamGet(server, 'hash', `h${String(i)}.bin`)
+    assert.equal(filled.complete, true)
+    assert.equal(filled.body.length, size)
+    const expected = pattern(size)
+    assert.ok(filled.body.equals(expected))
+    const stored = await signed(server, 'HEAD', 'hash', `h${String(i)}.bin`)
+    assert.equal(stored.headers.etag, etagOf(expected))
+    assert.equal(stored.headers['x-oss-hash-crc64ecma'], crc64(expected).toString())
+  }
+  await check(0)
+  await check(1)
+  await Promise.all([check(2), check(3)])
 })
