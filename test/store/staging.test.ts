@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js'
+import { SYNC_EVERY } from '../../src/store/embedded/growing.js'
+import type { StagingBlob } from '../../src/store/types.js'
 import { crc64 } from '../../src/util/crc64.js'
 
 async function collect(stream: Readable): Promise<Buffer> {
@@ -82,4 +84,32 @@ void test('StagingBlob refuses bytes past maxSize', async (t) => {
   await staging.write(Buffer.from('abcd'))
   await assert.rejects(staging.write(Buffer.from('e')), (err: Error & { code?: string }) => err.code === 'BodyTooLarge')
   await staging.abort(new Error('too large'))
+})
+
+void test('StagingBlob past several background syncs commits exactly its bytes, and one aborted late leaves no file and no row', async (t) => {
+  const { store, dir } = await openStore(t)
+  const piece = Buffer.alloc(1024 * 1024)
+  const total = 3 * SYNC_EVERY + 12_345
+  const write = async (staging: StagingBlob, upTo: number, md5?: Hash): Promise<void> => {
+    while (staging.size < upTo) {
+      piece.fill(staging.size / piece.length)
+      const chunk = piece.subarray(0, Math.min(piece.length, upTo - staging.size))
+      md5?.update(chunk)
+      await staging.write(chunk)
+    }
+  }
+  // Failed late, after the background syncs of its first 3 × SYNC_EVERY bytes.
+  const failed = await store.openStaging({ maxSize: 1 << 30, expectedSize: total })
+  await write(failed, total - 1)
+  await failed.abort(new Error('origin reset near the end'))
+  assert.deepEqual(await readdir(join(dir, 'tmp')), [])
+  assert.equal((await store.sweep()).removedFiles, 0)
+
+  const staging = await store.openStaging({ maxSize: 1 << 30, expectedSize: total })
+  const md5 = createHash('md5')
+  await write(staging, total, md5)
+  const obj = store.putObject('bkt', 'big', await staging.finish(), ATTRS, { mustBeAbsent: true })
+  assert.equal(obj.size, total)
+  assert.equal(obj.etag, md5.digest('hex').toUpperCase())
+  assert.deepEqual(await readdir(join(dir, 'tmp')), [])
 })

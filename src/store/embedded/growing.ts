@@ -3,6 +3,11 @@
  * `tmp/<id>` with hashes computed on the way; readers tail the file with their own descriptors, at
  * their own pace, and see only bytes the owner has released. finish() fsyncs and renames the file
  * to its blob path exactly as BlobFiles.stage does; abort() removes it and fails every reader.
+ *
+ * A large body is fdatasynced in the background every SYNC_EVERY bytes while it is written, so
+ * the disk writes overlap with the transfer and finish()'s fsync flushes only the tail (on a
+ * 256 MiB fill the one final fsync took 50–200 ms, all of it between the origin's last byte and the
+ * client's). A background sync makes nothing visible: the file stays in tmp/ until finish().
  */
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
@@ -13,6 +18,8 @@ import { StoreError } from '../errors.js'
 import { randomId, syncDir, type BlobFiles, type StagedFile } from './blobs.js'
 
 const CHUNK = 256 * 1024
+/** Bytes written between two background fdatasyncs of a growing file. */
+export const SYNC_EVERY = 16 * 1024 * 1024
 
 export class GrowingFile {
   readonly id: string
@@ -26,6 +33,12 @@ export class GrowingFile {
   private complete = false
   private failure: Error | undefined
   private finished = false
+  /** Bytes covered by the last background sync started. */
+  private syncedTo = 0
+  /** The background fdatasync in flight (at most one). */
+  private syncing: Promise<void> | undefined
+  /** A background sync failed: the bytes may not be durable, so the body must not commit. */
+  private syncError: Error | undefined
   private readonly waiters = new Set<() => void>()
 
   private constructor(files: BlobFiles, id: string, fh: fsp.FileHandle, maxSize: number, hasher: BodyHasher) {
@@ -51,6 +64,7 @@ export class GrowingFile {
   /** Appends a chunk (not yet durable); refuses past maxSize with BodyTooLarge. One write at a time. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
+    if (this.syncError !== undefined) throw this.syncError
     if (this.written + chunk.length > this.maxSize) throw new StoreError('BodyTooLarge')
     // Hashed in call order (inline now, or queued to the hash thread) while the chunk is written.
     this.hasher.update(chunk)
@@ -60,7 +74,25 @@ export class GrowingFile {
       off += bytesWritten
     }
     this.written += chunk.length
+    this.syncInBackground()
     await this.hasher.drained()
+  }
+
+  /** Starts an fdatasync once SYNC_EVERY bytes have been written since the last one began; never awaited by writes. */
+  private syncInBackground(): void {
+    const fh = this.fh
+    if (fh === undefined || this.syncing !== undefined || this.written - this.syncedTo < SYNC_EVERY) return
+    this.syncedTo = this.written
+    this.syncing = fh.datasync().then(
+      () => {
+        this.syncing = undefined
+        this.syncInBackground()
+      },
+      (err: unknown) => {
+        this.syncing = undefined
+        this.syncError ??= err instanceof Error ? err : new Error(String(err))
+      },
+    )
   }
 
   /** Lets readers have bytes up to `bytes`; `complete` says no byte will follow. */
@@ -75,6 +107,13 @@ export class GrowingFile {
     const fh = this.fh
     if (fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
     this.fh = undefined
+    // Steps: wait for the background sync in flight (an error fails the commit), fsync the
+    // tail, close, rename to the blob path, fsync its directory.
+    await this.syncing
+    if (this.syncError !== undefined) {
+      await fh.close().catch(() => undefined)
+      throw this.syncError
+    }
     await fh.sync()
     await fh.close()
     const final = this.files.pathOf(this.id)
@@ -94,6 +133,8 @@ export class GrowingFile {
     this.notify()
     const fh = this.fh
     this.fh = undefined
+    // Never close the descriptor under a background sync.
+    await this.syncing
     if (fh !== undefined) await fh.close().catch(() => undefined)
     if (!this.finished) await fsp.rm(this.path, { force: true })
   }
