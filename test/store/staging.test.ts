@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createHash, type Hash } from 'node:crypto'
+import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -112,4 +112,24 @@ void test('StagingBlob past several background syncs commits exactly its bytes, 
   assert.equal(obj.size, total)
   assert.equal(obj.etag, md5.digest('hex').toUpperCase())
   assert.deepEqual(await readdir(join(dir, 'tmp')), [])
+})
+
+void test('StagingBlob writes an array of chunks in order as one gathered write, hashed like the same bytes in one chunk', async (t) => {
+  const { store } = await openStore(t)
+  const chunks = Array.from({ length: 150 }, (_, i) => randomBytes(1 + ((i * 48_271) % 130_000)))
+  const whole = Buffer.concat(chunks)
+  const staging = await store.openStaging({ maxSize: 1 << 30, expectedSize: whole.length })
+  const reader = collect(staging.tail(0))
+  await staging.write(chunks.slice(0, 100))
+  await staging.write(chunks[100] as Buffer)
+  await staging.write(chunks.slice(101))
+  assert.equal(staging.size, whole.length)
+  const obj = store.putObject('bkt', 'gathered', await staging.finish(), ATTRS, { mustBeAbsent: true })
+  staging.release(obj.size, true)
+  assert.ok((await reader).equals(whole))
+  assert.equal(obj.etag, createHash('md5').update(whole).digest('hex').toUpperCase())
+  assert.equal(obj.crc64, crc64(whole).toString())
+  const small = await store.openStaging({ maxSize: 10 })
+  await assert.rejects(small.write([Buffer.alloc(6), Buffer.alloc(5)]), (err: Error & { code?: string }) => err.code === 'BodyTooLarge')
+  await small.abort(new Error('too large'))
 })

@@ -61,19 +61,25 @@ export class GrowingFile {
     return this.written
   }
 
-  /** Appends a chunk (not yet durable); refuses past maxSize with BodyTooLarge. One write at a time. */
-  async write(chunk: Uint8Array): Promise<void> {
+  /**
+   * Appends a chunk, or several as one gathered write (no copy into one buffer), not yet durable;
+   * refuses past maxSize with BodyTooLarge. One write at a time.
+   */
+  async write(data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
     if (this.syncError !== undefined) throw this.syncError
-    if (this.written + chunk.length > this.maxSize) throw new StoreError('BodyTooLarge')
-    // Hashed in call order (inline now, or queued to the hash thread) while the chunk is written.
-    this.hasher.update(chunk)
+    let chunks: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data
+    const length = chunks.reduce((n, c) => n + c.length, 0)
+    if (this.written + length > this.maxSize) throw new StoreError('BodyTooLarge')
+    // Hashed in call order (inline now, or queued to the hash thread) while the chunks are written.
+    for (const c of chunks) this.hasher.update(c)
     let off = 0
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.written + off)
+    while (off < length) {
+      const { bytesWritten } = await this.fh.writev(chunks, this.written + off)
       off += bytesWritten
+      if (off < length) chunks = after(chunks, bytesWritten)
     }
-    this.written += chunk.length
+    this.written += length
     this.syncInBackground()
     await this.hasher.drained()
   }
@@ -169,6 +175,21 @@ export class GrowingFile {
     this.waiters.clear()
     for (const fn of list) fn()
   }
+}
+
+/** What is left of `chunks` once their first `n` bytes are written (a short write). */
+function after(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
+  const rest: Uint8Array[] = []
+  let skip = n
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length
+      continue
+    }
+    rest.push(skip > 0 ? c.subarray(skip) : c)
+    skip = 0
+  }
+  return rest
 }
 
 class TailReader extends Readable {
