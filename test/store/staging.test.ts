@@ -133,3 +133,23 @@ void test('StagingBlob writes an array of chunks in order as one gathered write,
   await assert.rejects(small.write([Buffer.alloc(6), Buffer.alloc(5)]), (err: Error & { code?: string }) => err.code === 'BodyTooLarge')
   await small.abort(new Error('too large'))
 })
+
+void test('StagingBlob tails get the same bytes whether they keep up (from the last write in memory) or lag (from the file), ranges included', async (t) => {
+  const { store } = await openStore(t)
+  const chunks = Array.from({ length: 60 }, (_, i) => randomBytes(1 + ((i * 69_621) % 200_000)))
+  const whole = Buffer.concat(chunks)
+  const staging = await store.openStaging({ maxSize: 1 << 30, expectedSize: whole.length })
+  const keeping = collect(staging.tail(0))
+  const ranged = collect(staging.tail(70_000, 2_500_000))
+  for (let i = 0; i < chunks.length; i += 3) {
+    await staging.write(chunks.slice(i, i + 3))
+    staging.release(staging.size - 1, false)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const lagging = collect(staging.tail(12_345))
+  const obj = store.putObject('bkt', 'tails', await staging.finish(), ATTRS, { mustBeAbsent: true })
+  staging.release(obj.size, true)
+  assert.ok((await keeping).equals(whole))
+  assert.ok((await ranged).equals(whole.subarray(70_000, 2_500_001)))
+  assert.ok((await lagging).equals(whole.subarray(12_345)))
+})

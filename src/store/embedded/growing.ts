@@ -39,6 +39,12 @@ export class GrowingFile {
   private syncing: Promise<void> | undefined
   /** A background sync failed: the bytes may not be durable, so the body must not commit. */
   private syncError: Error | undefined
+  /**
+   * The chunks of the last completed write, bytes [recentStart, written): a tail that keeps up
+   * takes them from memory (no copy) instead of reading them back from the page cache.
+   */
+  private recent: readonly Uint8Array[] = []
+  private recentStart = 0
   private readonly waiters = new Set<() => void>()
 
   private constructor(files: BlobFiles, id: string, fh: fsp.FileHandle, maxSize: number, hasher: BodyHasher) {
@@ -68,8 +74,9 @@ export class GrowingFile {
   async write(data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.fh === undefined || this.failure !== undefined) throw this.failure ?? new Error('Staging file is closed')
     if (this.syncError !== undefined) throw this.syncError
-    let chunks: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data
-    const length = chunks.reduce((n, c) => n + c.length, 0)
+    const all: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data
+    let chunks = all
+    const length = all.reduce((n, c) => n + c.length, 0)
     if (this.written + length > this.maxSize) throw new StoreError('BodyTooLarge')
     // Hashed in call order (inline now, or queued to the hash thread) while the chunks are written.
     for (const c of chunks) this.hasher.update(c)
@@ -79,6 +86,9 @@ export class GrowingFile {
       off += bytesWritten
       if (off < length) chunks = after(chunks, bytesWritten)
     }
+    // The caller hands the chunks over (StagingBlob.write): tails may send them as they are.
+    this.recent = all
+    this.recentStart = this.written
     this.written += length
     this.syncInBackground()
     await this.hasher.drained()
@@ -135,6 +145,7 @@ export class GrowingFile {
   async abort(reason: Error): Promise<void> {
     if (this.failure !== undefined) return
     this.failure = reason
+    this.recent = []
     this.hasher.dispose()
     this.notify()
     const fh = this.fh
@@ -157,6 +168,17 @@ export class GrowingFile {
       fd = fs.openSync(this.files.pathOf(this.id), 'r')
     }
     return new TailReader(this, fd, start, end)
+  }
+
+  /** @internal for TailReader: up to `max` bytes from `pos` still in memory from the last write, else undefined. */
+  fromMemory(pos: number, max: number): Uint8Array | undefined {
+    let at = this.recentStart
+    if (pos < at) return undefined
+    for (const c of this.recent) {
+      if (pos < at + c.length) return c.subarray(pos - at, pos - at + Math.min(max, at + c.length - pos))
+      at += c.length
+    }
+    return undefined
   }
 
   /** @internal for TailReader */
@@ -231,6 +253,14 @@ class TailReader extends Readable {
       return
     }
     const n = Math.min(CHUNK, released - this.pos, this.end === undefined ? Infinity : this.end + 1 - this.pos)
+    // Keeping up with the writer: the bytes are still in memory; up to CHUNK of them, no copy.
+    let sent = 0
+    for (let held = this.file.fromMemory(this.pos, n); held !== undefined; held = this.file.fromMemory(this.pos, n - sent)) {
+      this.pos += held.length
+      sent += held.length
+      if (!this.push(held) || sent >= n) return
+    }
+    if (sent > 0) return
     const buf = Buffer.allocUnsafe(n)
     this.busy = true
     fs.read(this.fd, buf, 0, n, this.pos, (err, bytesRead) => {
