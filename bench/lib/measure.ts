@@ -29,7 +29,10 @@ export interface Row {
   /** CPU taken by processes outside the bench (other jobs on the machine) during the run, % of one core. */
   otherCpuPct?: number
   originFetches?: number
+  /** Peak RSS summed over the server's processes, MB. */
   peakRssMB?: number
+  /** Peak RSS of the largest single server process (e.g. the worker doing a fill), MB. */
+  peakRssProcMB?: number
   ttfbMs?: number
   totalMs?: number
   limit?: string
@@ -68,7 +71,7 @@ export interface WrkMeasure extends Omit<WrkRun, 'port' | 'luaDir' | 'rawFile' |
   readonly warmup?: boolean
 }
 
-export async function measureWrk(ctx: Context, sys: System, m: WrkMeasure): Promise<Row> {
+export async function measureWrk(ctx: Context, sys: System, m: WrkMeasure, hwm = false): Promise<Row> {
   const { settings } = ctx
   const base = { port: sys.port, luaDir: ctx.luaDir, threads: settings.threads, connections: m.connections, script: m.script }
   if (m.warmup !== false && settings.warmupSeconds > 0) {
@@ -84,7 +87,7 @@ export async function measureWrk(ctx: Context, sys: System, m: WrkMeasure): Prom
   const fetches0 = ctx.origin.fetches()
   const self0 = process.cpuUsage()
   const busy0 = machineBusySeconds()
-  const rss = sampleRss(sys.pid)
+  const rss = sampleRss(sys.pid, 50, hwm)
   const w = await runWrk({ ...base, scriptArgs: m.scriptArgs, seconds: settings.seconds, rawFile: join(ctx.rawDir, `${m.workload}.${sys.name}.txt`) })
   const peak = rss.stop()
   const serverCpu = cpuSeconds(pids) - cpu0
@@ -108,7 +111,8 @@ export async function measureWrk(ctx: Context, sys: System, m: WrkMeasure): Prom
     originCpuPct: (originCpu / secs) * 100,
     otherCpuPct: Math.max(0, (otherCpu / secs) * 100),
     originFetches: ctx.origin.fetches() - fetches0,
-    peakRssMB: peak / 1e6,
+    peakRssMB: peak.sum / 1e6,
+    peakRssProcMB: peak.maxProcess / 1e6,
     ...(w.minCursor >= 0 ? { minCursor: w.minCursor } : {}),
     limit: limitOf(serverCpu, w.wrkCpuSeconds, originCpu, otherCpu, secs, pids.length),
   }

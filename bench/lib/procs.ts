@@ -163,20 +163,44 @@ export function resetHwm(pids: readonly number[]): boolean {
   return ok
 }
 
-/** Samples the summed RSS of a process tree every `everyMs` until stopped; returns the peak, bytes. */
-export function sampleRss(rootPid: number, everyMs = 50): { stop: () => number } {
-  let peak = 0
+/** Peak resident memory: summed over the processes, and of the largest single process. */
+export interface RssPeak {
+  /** Peak of the sum over the process tree, bytes. */
+  readonly sum: number
+  /** Largest peak of any one process of the tree, bytes (the process doing the work, e.g. the filling worker). */
+  readonly maxProcess: number
+}
+
+/**
+ * Samples the RSS of a process tree every `everyMs` until stopped: the peak of the sum and the
+ * peak of each process. With `hwm` (VmHWM was reset before), each process's own kernel-kept
+ * peak also counts, so a spike between two samples is not missed for the single-process figure.
+ */
+export function sampleRss(rootPid: number, everyMs = 50, hwm = false): { stop: () => RssPeak } {
+  let peakSum = 0
+  const peakOf = new Map<number, number>()
   let pids = processTree(rootPid)
   let n = 0
+  const sample = (): void => {
+    let sum = 0
+    for (const pid of pids) {
+      const rss = rssBytes([pid])
+      sum += rss
+      peakOf.set(pid, Math.max(peakOf.get(pid) ?? 0, rss))
+    }
+    peakSum = Math.max(peakSum, sum)
+  }
   const timer = setInterval(() => {
     if (++n % 20 === 0) pids = processTree(rootPid)
-    peak = Math.max(peak, rssBytes(pids))
+    sample()
   }, everyMs)
-  peak = rssBytes(pids)
+  sample()
   return {
     stop: () => {
       clearInterval(timer)
-      return Math.max(peak, rssBytes(pids))
+      sample()
+      if (hwm) for (const pid of pids) peakOf.set(pid, Math.max(peakOf.get(pid) ?? 0, hwmBytes([pid])))
+      return { sum: peakSum, maxProcess: Math.max(0, ...peakOf.values()) }
     },
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { Row } from './measure.js'
 import type { SystemName } from './systems.js'
 
-type Metric = 'rps' | 'mbps' | 'totalMs' | 'ttfbMs' | 'peakRssMB'
+type Metric = 'rps' | 'mbps' | 'totalMs' | 'ttfbMs' | 'peakRssMB' | 'peakRssProcMB'
 
 interface RatioSpec {
   readonly workload: string
@@ -24,7 +24,8 @@ const SPECS: readonly RatioSpec[] = [
   { workload: 'hit-64m', metric: 'mbps', label: 'hit 64MiB MB/s', better: 'higher', target: { peer: 'nginx-store', op: '>=', value: 0.95 } },
   { workload: 'miss-4k', metric: 'rps', label: 'miss 4KiB req/s', better: 'higher', target: { peer: 'nginx-store', op: '>=', value: 1.0 } },
   { workload: 'herd', metric: 'totalMs', label: 'herd 200x1MiB time', better: 'lower' },
-  { workload: 'mirror-1g', metric: 'peakRssMB', label: 'mirror 1GiB peak RSS', better: 'lower' },
+  { workload: 'mirror-1g', metric: 'peakRssMB', label: 'mirror 1GiB peak RSS, all processes', better: 'lower' },
+  { workload: 'mirror-1g', metric: 'peakRssProcMB', label: 'mirror 1GiB peak RSS, largest process', better: 'lower' },
   { workload: 'put-4k', metric: 'rps', label: 'PUT 4KiB req/s', better: 'higher', target: { peer: 's3rver', op: '>=', value: 10 } },
   { workload: 'get-4k', metric: 'rps', label: 'GET 4KiB signed req/s', better: 'higher', target: { peer: 's3rver', op: '>=', value: 10 } },
   { workload: 'miss-256m', metric: 'ttfbMs', label: 'miss 256MiB TTFB', better: 'lower', target: { peer: 'nginx-store', op: '<=', value: 1.2 } },
@@ -89,10 +90,20 @@ export function notes(rows: readonly Row[], rs: readonly Ratio[], herdOriginMs: 
       met: fetchesOk && timeOk,
     })
   }
-  for (const [w, limit] of [['mirror-1g', 200], ['conn-1000', 400]] as const) {
-    const row = ms(w)
-    if (row?.peakRssMB === undefined) continue
-    out.push({ workload: w, target: `peak RSS < ${String(limit)} MB`, measured: `${row.peakRssMB.toFixed(0)} MB`, met: row.peakRssMB < limit })
+  // mirror-1g: the target is on the process doing the fill (the largest one); the sum over the
+  // primary and every worker is stated beside it. conn-1000: on the sum.
+  const fill = ms('mirror-1g')
+  if (fill?.peakRssProcMB !== undefined && fill.peakRssMB !== undefined) {
+    out.push({
+      workload: 'mirror-1g',
+      target: 'peak RSS of the process doing the fill < 200 MB',
+      measured: `${fill.peakRssProcMB.toFixed(0)} MB (all processes summed: ${fill.peakRssMB.toFixed(0)} MB)`,
+      met: fill.peakRssProcMB < 200,
+    })
+  }
+  const conns = ms('conn-1000')
+  if (conns?.peakRssMB !== undefined) {
+    out.push({ workload: 'conn-1000', target: 'peak RSS (all processes summed) < 400 MB', measured: `${conns.peakRssMB.toFixed(0)} MB`, met: conns.peakRssMB < 400 })
   }
   return out
 }
@@ -102,7 +113,7 @@ function f(n: number | undefined, digits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
 
-const HEAD = ['workload', 'system', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU % srv/wrk/other', 'origin fetches', 'peak RSS MB', 'TTFB / total ms', 'errors', 'ratio MS/peer', 'limit']
+const HEAD = ['workload', 'system', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU % srv/wrk/other', 'origin fetches', 'peak RSS MB sum / largest proc', 'TTFB / total ms', 'errors', 'ratio MS/peer', 'limit']
 
 function cells(row: Row, rs: readonly Ratio[]): string[] {
   const mine = rs.filter((r) => r.workload === row.workload && r.peer === row.system)
@@ -116,7 +127,7 @@ function cells(row: Row, rs: readonly Ratio[]): string[] {
     f(row.cpuUsPerReq, 0),
     row.serverCpuPct === undefined ? '' : `${f(row.serverCpuPct)}/${f(row.wrkCpuPct)}/${f(row.otherCpuPct)}`,
     f(row.originFetches),
-    f(row.peakRssMB),
+    row.peakRssProcMB === undefined ? f(row.peakRssMB) : `${f(row.peakRssMB)} / ${f(row.peakRssProcMB)}`,
     row.ttfbMs !== undefined ? `${f(row.ttfbMs, 1)} / ${f(row.totalMs)}` : f(row.totalMs),
     f(row.errors),
     mine.map((r) => `${r.value.toFixed(2)}× ${r.metric}`).join(', '),

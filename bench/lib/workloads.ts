@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { signV1 } from '../../src/auth/sign.js'
 import { fetchLocal } from './http.js'
 import { measureWrk, type Context, type Row } from './measure.js'
-import { cpuSeconds, hwmBytes, processTree, resetHwm, sampleRss } from './procs.js'
+import { cpuSeconds, hwmBytes, processTree, resetHwm, sampleRss, type RssPeak } from './procs.js'
 import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, BUCKET, type System } from './systems.js'
 
 const KiB = 1024
@@ -37,6 +37,10 @@ async function prefill(sys: System, originPaths: readonly string[], size: number
   } finally {
     agent.destroy()
   }
+}
+
+function peakFields(peak: RssPeak): Pick<Row, 'peakRssMB' | 'peakRssProcMB'> {
+  return { peakRssMB: peak.sum / 1e6, peakRssProcMB: peak.maxProcess / 1e6 }
 }
 
 function pathsFile(ctx: Context, name: string, paths: readonly string[]): string {
@@ -140,7 +144,8 @@ export async function herd(ctx: Context, systems: readonly System[]): Promise<{ 
 
 /**
  * 5. Mirror of a 1 GiB object: one client misses it, a second joins 200 ms later; both read it all.
- * Peak RSS of the server's process tree (sampled every 50 ms; VmHWM after a reset for one process).
+ * Peak RSS of the server's process tree, summed (sampled every 50 ms), and of its largest single
+ * process, the one doing the fill (sampled, and VmHWM after a reset).
  */
 export async function mirror1g(ctx: Context, systems: readonly System[]): Promise<Row[]> {
   const rows: Row[] = []
@@ -148,7 +153,7 @@ export async function mirror1g(ctx: Context, systems: readonly System[]): Promis
     const path = sys.objectPath(`/${String(GiB)}/g1-${sys.name}`)
     const pids = processTree(sys.pid)
     const hwmReset = resetHwm(pids)
-    const rss = sampleRss(sys.pid)
+    const rss = sampleRss(sys.pid, 50, hwmReset)
     const f0 = ctx.origin.fetches()
     const cpu0 = cpuSeconds(pids)
     const t0 = performance.now()
@@ -157,8 +162,7 @@ export async function mirror1g(ctx: Context, systems: readonly System[]): Promis
     const second = fetchLocal(sys.port, path)
     const replies = await Promise.all([first, second])
     const totalMs = performance.now() - t0
-    let peak = rss.stop()
-    if (hwmReset && pids.length === 1) peak = Math.max(peak, hwmBytes(pids))
+    const peak = rss.stop()
     rows.push({
       workload: 'mirror-1g',
       system: sys.name,
@@ -167,9 +171,9 @@ export async function mirror1g(ctx: Context, systems: readonly System[]): Promis
       mbps: (2 * GiB) / (totalMs / 1000) / 1e6,
       totalMs,
       originFetches: ctx.origin.fetches() - f0,
-      peakRssMB: peak / 1e6,
+      ...peakFields(peak),
       cpuUsPerReq: ((cpuSeconds(pids) - cpu0) / 2) * 1e6,
-      detail: `2 clients (2nd joins after 200 ms); RSS ${pids.length === 1 && hwmReset ? 'VmHWM' : `sampled, ${String(pids.length)} processes summed`}`,
+      detail: `2 clients (2nd joins after 200 ms); RSS of ${String(pids.length)} process(es): sum sampled every 50 ms, largest process ${hwmReset ? 'by VmHWM' : 'sampled'}`,
     })
   }
   return rows
@@ -239,7 +243,9 @@ export async function miss256m(ctx: Context, systems: readonly System[]): Promis
     const total: number[] = []
     let errors = 0
     const f0 = origin.fetches()
-    const peak = sampleRss(sys.pid)
+    const pids = processTree(sys.pid)
+    const hwmReset = resetHwm(pids)
+    const peak = sampleRss(sys.pid, 50, hwmReset)
     for (let r = 0; r < settings.bigRounds; r++) {
       const reply = await fetchLocal(sys.port, sys.objectPath(`/${String(size)}/b256-${sys.name}-${String(r)}`))
       if (reply.status !== 200 || reply.bytes !== size) errors++
@@ -255,7 +261,7 @@ export async function miss256m(ctx: Context, systems: readonly System[]): Promis
       totalMs: median(total),
       mbps: size / (median(total) / 1000) / 1e6,
       originFetches: origin.fetches() - f0,
-      peakRssMB: peak.stop() / 1e6,
+      ...peakFields(peak.stop()),
       detail: `TTFB ${ttfb.map((t) => t.toFixed(1)).join('/')} ms, total ${total.map((t) => t.toFixed(0)).join('/')} ms; origin alone TTFB ${direct.ttfbMs.toFixed(1)} ms, total ${direct.totalMs.toFixed(0)} ms`,
     })
   }
@@ -271,7 +277,7 @@ export async function conn1000(ctx: Context, systems: readonly System[]): Promis
     const file = pathsFile(ctx, `conn-1000.${sys.name}`, [sys.objectPath(originPath)])
     const pids = processTree(sys.pid)
     const hwmReset = resetHwm(pids)
-    const row = await measureWrk(ctx, sys, { workload: 'conn-1000', script: 'paths.lua', scriptArgs: [file], connections: 1000, warmup: false })
+    const row = await measureWrk(ctx, sys, { workload: 'conn-1000', script: 'paths.lua', scriptArgs: [file], connections: 1000, warmup: false }, hwmReset)
     if (hwmReset && pids.length === 1) row.peakRssMB = Math.max(row.peakRssMB ?? 0, hwmBytes(pids) / 1e6)
     rows.push(row)
   }

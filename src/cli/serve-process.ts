@@ -12,6 +12,7 @@ import { MirrorEngine } from '../mirror/engine.js'
 import { OriginClient } from '../mirror/origin.js'
 import { MirrorQos } from '../mirror/qos.js'
 import { EmbeddedStore } from '../store/embedded/embedded-store.js'
+import { startHashThread } from '../util/threaded-hasher.js'
 import type { ListeningMessage } from './cluster.js'
 import { credentialStore, loadCredentials } from './credentials.js'
 import { prepareDataDir, type RunningServer, type ServeHooks } from './serve.js'
@@ -82,6 +83,10 @@ export async function startProcess(config: Config, print: (line: string) => void
   }
   let address
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined
+  // Warm before listening, so no client pays for first use: large fills hash on a thread (boot it
+  // now, about 10 MB), and undici's first request costs 10-15 ms more than later ones.
+  startHashThread()
+  await origin.warmUp()
   try {
     address = await http.listen(config.port, config.host)
     if (config.adminPort !== undefined && !worker) admin = await startAdmin(config.host, config.adminPort, metrics.registry)

@@ -361,8 +361,8 @@ export class MirrorEngine {
         fill.resolveHead({ kind: 'stream', contentLength, attributes })
       }
       // One staging write at a time; origin chunks that arrive meanwhile are gathered and written
-      // together next, so origin reads, hashing and disk writes overlap. Reading pauses while more
-      // than MAX_PENDING bytes wait.
+      // together next (one writev, no copy), so origin reads, hashing and disk writes overlap.
+      // Reading pauses while more than MAX_PENDING bytes wait.
       const stagingFile = staging
       let batch: Buffer[] = []
       let batchBytes = 0
@@ -370,7 +370,7 @@ export class MirrorEngine {
       let writeError: Error | undefined
       const pump = (): void => {
         if (writing !== undefined || batchBytes === 0 || writeError !== undefined) return
-        const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes)
+        const data = batch
         batch = []
         batchBytes = 0
         writing = stagingFile.write(data).then(

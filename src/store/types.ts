@@ -111,8 +111,12 @@ export interface StagedBlob {
 export interface StagingBlob {
   /** Bytes written so far. */
   readonly size: number
-  /** Appends a chunk; one call at a time. Throws BodyTooLarge past maxSize. */
-  write(chunk: Uint8Array): Promise<void>
+  /**
+   * Appends a chunk, or several in order as one gathered write; one call at a time. Throws
+   * BodyTooLarge past maxSize. The chunks are handed over: the caller must not change them after
+   * (tails may send them from memory).
+   */
+  write(chunk: Uint8Array | readonly Uint8Array[]): Promise<void>
   /** Readers may have bytes up to `bytes` (monotonic); `complete`: no byte will follow. */
   release(bytes: number, complete: boolean): void
   /** Bytes [start, end] (inclusive; to the end when undefined) as they are released; the caller destroys it when done. */

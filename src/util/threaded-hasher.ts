@@ -77,23 +77,33 @@ function wake(p: Pending): void {
   for (const fn of list) fn()
 }
 
-/** Copies queued pieces into free slots and hands them to the thread, in each body's order. */
+/**
+ * Copies queued pieces into free slots and hands them to the thread, in each body's order. A slot
+ * is filled with as many consecutive pieces of one body as fit (origin chunks are often 64 KiB),
+ * so there is one message per full slot, not per chunk.
+ */
 function pump(): void {
   const w = worker
   if (w === undefined) return
   while (freeSlots.length > 0 && waiting.length > 0) {
     const id = waiting[0] as number
     const p = bodies.get(id)
-    const piece = p?.queue.shift()
-    if (p === undefined || piece === undefined) {
+    if (p === undefined || p.queue.length === 0) {
       waiting.shift()
       continue
     }
-    if (p.queue.length === 0) waiting.shift()
     const slot = freeSlots.pop() as number
-    slots.set(piece, slot * SLOT_SIZE)
+    let filled = 0
+    for (let piece = p.queue[0]; piece !== undefined && filled < SLOT_SIZE; piece = p.queue[0]) {
+      const n = Math.min(piece.length, SLOT_SIZE - filled)
+      slots.set(n === piece.length ? piece : piece.subarray(0, n), slot * SLOT_SIZE + filled)
+      filled += n
+      if (n === piece.length) p.queue.shift()
+      else p.queue[0] = piece.subarray(n)
+    }
+    if (p.queue.length === 0) waiting.shift()
     p.inFlight++
-    w.postMessage({ op: 'update', id, slot, length: piece.length } satisfies HashRequest)
+    w.postMessage({ op: 'update', id, slot, length: filled } satisfies HashRequest)
     if (p.queue.length === 0) {
       wake(p)
       if (p.digestWanted) w.postMessage({ op: 'digest', id } satisfies HashRequest)
@@ -136,6 +146,20 @@ function hashWorker(): Worker {
   w.unref()
   worker = w
   return w
+}
+
+/**
+ * Starts the hash thread now, off any request's path, so the first large fill does not wait for a
+ * thread to boot. The one thread then serves every body of the process (and is restarted only if
+ * it dies); idle, it does not hold the process open.
+ */
+export function startHashThread(): void {
+  hashWorker()
+}
+
+/** The hash thread's id, or undefined before it starts or after it died (for tests and logs). */
+export function hashThreadId(): number | undefined {
+  return worker?.threadId
 }
 
 export function threadedHasher(): BodyHasher {

@@ -4,9 +4,13 @@
  * that leaves never cancels the fill. Conditionals on a miss wait for the commit.
  */
 import assert from 'node:assert/strict'
+import { readdir } from 'node:fs/promises'
 import { request, type IncomingHttpHeaders } from 'node:http'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { signV1 } from '../../src/auth/sign.js'
+import { SYNC_EVERY } from '../../src/store/embedded/growing.js'
+import { crc64 } from '../../src/util/crc64.js'
 import { etagOf } from '../support/object-http.js'
 import { bigByte, startOrigin } from '../support/origin.js'
 import { signed } from '../support/raw.js'
@@ -16,7 +20,9 @@ import { assertMirrorFailed, assertNotStored, eventually, listKeys, mirrorBucket
 const MIB = 1024 * 1024
 
 function pattern(size: number): Buffer {
-  return Buffer.from(Array.from({ length: size }, (_, i) => bigByte(i)))
+  const out = Buffer.allocUnsafe(size)
+  for (let i = 0; i < size; i++) out[i] = bigByte(i)
+  return out
 }
 
 interface Streamed {
@@ -191,4 +197,49 @@ void test('a conditional GET on a miss waits for the commit and is evaluated lik
   const failed = await signed(server, 'GET', 'rwf', 'cond-412', { headers: { 'if-match': '"00000000000000000000000000000000"' } })
   assert.equal(failed.status, 412)
   assert.deepEqual(await listKeys(server, 'rwf'), ['cond-412', 'cond-big', 'cond-small'])
+})
+
+void test('a large streaming fill that fails late, after its background syncs, aborts the reader and stores nothing', async (t) => {
+  const origin = await startOrigin(t)
+  // Time for the body to reach the server before the reset or close (an RST drops unread bytes).
+  origin.holdMs = 500
+  const size = 2 * SYNC_EVERY + 4 * MIB
+  origin.setRoute('/late-reset.bin', { mode: 'reset-mid-body', size, after: size - MIB })
+  origin.setRoute('/late-short.bin', { mode: 'short-body', declared: size, send: size - 1 })
+  const server = await startTestServer(t, { mirrorAllowPrivate: true, mirrorVerifyLimit: '1MiB', adminPort: '0' })
+  await mirrorBucket(server, 'late', [{ url: origin.url }])
+  for (const key of ['late-reset.bin', 'late-short.bin']) {
+    const res = await streamGet(server, 'late', key)
+    assert.equal(res.status, 200)
+    assert.equal(res.complete, false, `${key}: the response was aborted`)
+    assert.ok(res.body.length < size)
+    await assertNotStored(server, 'late', key)
+  }
+  const count = await outcomes(server)
+  assert.equal(count('read_body_failed'), 1)
+  assert.equal(count('bytes_mismatch'), 1)
+  assert.equal(count('filled'), 0)
+  await eventually(async () => (await readdir(join(server.dataDir, 'tmp'))).length === 0, 10_000, 'staging files removed')
+})
+
+void test('consecutive and concurrent large fills, hashed on the one hash thread, store the right ETag and CRC-64 for each', async (t) => {
+  const origin = await startOrigin(t)
+  const sizes = [9 * MIB + 1, 10 * MIB + 7, 11 * MIB + 3, 12 * MIB + 5]
+  for (const [i, size] of sizes.entries()) origin.setRoute(`/h${String(i)}.bin`, { mode: 'big', size })
+  const server = await startTestServer(t, { mirrorAllowPrivate: true, mirrorVerifyLimit: '1MiB' })
+  await mirrorBucket(server, 'hash', [{ url: origin.url }])
+  const check = async (i: number): Promise<void> => {
+    const size = sizes[i] as number
+    const filled = await streamGet(server, 'hash', `h${String(i)}.bin`)
+    assert.equal(filled.complete, true)
+    assert.equal(filled.body.length, size)
+    const expected = pattern(size)
+    assert.ok(filled.body.equals(expected))
+    const stored = await signed(server, 'HEAD', 'hash', `h${String(i)}.bin`)
+    assert.equal(stored.headers.etag, etagOf(expected))
+    assert.equal(stored.headers['x-oss-hash-crc64ecma'], crc64(expected).toString())
+  }
+  await check(0)
+  await check(1)
+  await Promise.all([check(2), check(3)])
 })

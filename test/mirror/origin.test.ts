@@ -385,6 +385,19 @@ void describe('OriginClient transport failures before headers', () => {
 })
 
 void describe('OriginClient SSRF guard (B4)', () => {
+  void it('warmUp requests its own loopback responder without opening the guard: a loopback origin is still refused and never reached', async (t) => {
+    const origin = await startOrigin(t)
+    origin.setRoute('/k', 'ok')
+    const c = client(t, { allowPrivate: false })
+    await c.warmUp()
+    await assert.rejects(c.fetch(request(`${origin.url}/k`)), isFailure('config_failed', MIRROR_EC.privateAddress))
+    assert.equal(origin.hits('/k'), 0)
+    const allowed = client(t)
+    await allowed.warmUp()
+    assert.equal((await readAll(expectBody(await allowed.fetch(request(`${origin.url}/k`))).body)).toString(), DEFAULT_BODY)
+    assert.equal(origin.hits('/k'), 1)
+  })
+
   void it('refuses a loopback origin with EC 0041-00000108 and never connects', async (t) => {
     const origin = await startOrigin(t)
     origin.setRoute('/k', 'ok')

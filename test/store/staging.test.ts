@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +7,8 @@ import type { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { INLINE_MAX } from '../../src/store/embedded/blobs.js'
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js'
+import { SYNC_EVERY } from '../../src/store/embedded/growing.js'
+import type { StagingBlob } from '../../src/store/types.js'
 import { crc64 } from '../../src/util/crc64.js'
 import { assertStoreInvariants } from '../support/store-invariants.js'
 
@@ -113,4 +115,72 @@ void test('StagingBlob announced just above the inline threshold stages in a fil
   const obj = store.putObject('bkt', 'k', await staging.finish(), ATTRS)
   assert.deepEqual(await collect(store.openObject(obj)), Buffer.alloc(INLINE_MAX + 1, 3))
   await assertStoreInvariants(dir)
+})
+
+void test('StagingBlob past several background syncs commits exactly its bytes, and one aborted late leaves no file and no row', async (t) => {
+  const { store, dir } = await openStore(t)
+  const piece = Buffer.alloc(1024 * 1024)
+  const total = 3 * SYNC_EVERY + 12_345
+  const write = async (staging: StagingBlob, upTo: number, md5?: Hash): Promise<void> => {
+    while (staging.size < upTo) {
+      piece.fill(staging.size / piece.length)
+      const chunk = piece.subarray(0, Math.min(piece.length, upTo - staging.size))
+      md5?.update(chunk)
+      await staging.write(chunk)
+    }
+  }
+  // Failed late, after the background syncs of its first 3 × SYNC_EVERY bytes.
+  const failed = await store.openStaging({ maxSize: 1 << 30, expectedSize: total })
+  await write(failed, total - 1)
+  await failed.abort(new Error('origin reset near the end'))
+  assert.deepEqual(await readdir(join(dir, 'tmp')), [])
+  assert.equal((await store.sweep()).removedFiles, 0)
+
+  const staging = await store.openStaging({ maxSize: 1 << 30, expectedSize: total })
+  const md5 = createHash('md5')
+  await write(staging, total, md5)
+  const obj = store.putObject('bkt', 'big', await staging.finish(), ATTRS, { mustBeAbsent: true })
+  assert.equal(obj.size, total)
+  assert.equal(obj.etag, md5.digest('hex').toUpperCase())
+  assert.deepEqual(await readdir(join(dir, 'tmp')), [])
+})
+
+void test('StagingBlob writes an array of chunks in order as one gathered write, hashed like the same bytes in one chunk', async (t) => {
+  const { store } = await openStore(t)
+  const chunks = Array.from({ length: 150 }, (_, i) => randomBytes(1 + ((i * 48_271) % 130_000)))
+  const whole = Buffer.concat(chunks)
+  const staging = await store.openStaging({ maxSize: 1 << 30, expectedSize: whole.length })
+  const reader = collect(staging.tail(0))
+  await staging.write(chunks.slice(0, 100))
+  await staging.write(chunks[100] as Buffer)
+  await staging.write(chunks.slice(101))
+  assert.equal(staging.size, whole.length)
+  const obj = store.putObject('bkt', 'gathered', await staging.finish(), ATTRS, { mustBeAbsent: true })
+  staging.release(obj.size, true)
+  assert.ok((await reader).equals(whole))
+  assert.equal(obj.etag, createHash('md5').update(whole).digest('hex').toUpperCase())
+  assert.equal(obj.crc64, crc64(whole).toString())
+  const small = await store.openStaging({ maxSize: 10 })
+  await assert.rejects(small.write([Buffer.alloc(6), Buffer.alloc(5)]), (err: Error & { code?: string }) => err.code === 'BodyTooLarge')
+  await small.abort(new Error('too large'))
+})
+
+void test('StagingBlob tails get the same bytes whether they keep up (from the last write in memory) or lag (from the file), ranges included', async (t) => {
+  const { store } = await openStore(t)
+  const chunks = Array.from({ length: 60 }, (_, i) => randomBytes(1 + ((i * 69_621) % 200_000)))
+  const whole = Buffer.concat(chunks)
+  const staging = await store.openStaging({ maxSize: 1 << 30, expectedSize: whole.length })
+  const keeping = collect(staging.tail(0))
+  const ranged = collect(staging.tail(70_000, 2_500_000))
+  for (let i = 0; i < chunks.length; i += 3) {
+    await staging.write(chunks.slice(i, i + 3))
+    staging.release(staging.size - 1, false)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const lagging = collect(staging.tail(12_345))
+  const obj = store.putObject('bkt', 'tails', await staging.finish(), ATTRS, { mustBeAbsent: true })
+  staging.release(obj.size, true)
+  assert.ok((await keeping).equals(whole))
+  assert.ok((await ranged).equals(whole.subarray(70_000, 2_500_001)))
+  assert.ok((await lagging).equals(whole.subarray(12_345)))
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { crc64 } from '../../src/util/crc64.js'
-import { inlineHasher, threadedHasher } from '../../src/util/threaded-hasher.js'
+import { hashThreadId, inlineHasher, startHashThread, threadedHasher } from '../../src/util/threaded-hasher.js'
 
 void test('threadedHasher and inlineHasher give the MD5 and CRC-64 of the whole body, chunk by chunk', async () => {
   const chunks = Array.from({ length: 40 }, (_, i) => randomBytes(1 + ((i * 7919) % 300_000)))
@@ -37,4 +37,25 @@ void test('threadedHasher keeps concurrent bodies apart, waits in drained() whil
   dropped.update(big)
   dropped.dispose()
   await assert.rejects(dropped.digest())
+})
+
+void test('startHashThread boots the one hash thread that then serves consecutive and concurrent bodies, each with its own MD5 and CRC-64', async () => {
+  startHashThread()
+  const thread = hashThreadId()
+  assert.notEqual(thread, undefined)
+  const hashAll = async (chunks: readonly Buffer[]): Promise<void> => {
+    const hasher = threadedHasher()
+    for (const c of chunks) {
+      hasher.update(c)
+      await hasher.drained()
+    }
+    const { md5, crc64: crc } = await hasher.digest()
+    const whole = Buffer.concat(chunks)
+    assert.deepEqual(md5, createHash('md5').update(whole).digest())
+    assert.equal(crc, crc64(whole))
+  }
+  const body = (seed: number): Buffer[] => Array.from({ length: 12 }, (_, i) => randomBytes(1 + ((i * 104_729 + seed * 7_919) % 1_500_000)))
+  for (let i = 0; i < 3; i++) await hashAll(body(i))
+  await Promise.all([3, 4, 5, 6].map((seed) => hashAll(body(seed))))
+  assert.equal(hashThreadId(), thread, 'no new thread for later bodies')
 })
