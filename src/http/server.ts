@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
-import type { HeaderList } from '../auth/types.js'
+import type { AuthResult, HeaderList } from '../auth/types.js'
 import type { RequestContext, Services } from '../api/context.js'
 import { handleRequest } from '../api/handle.js'
 import { OssError } from '../api/oss-error.js'
@@ -35,62 +35,85 @@ function headerList(raw: readonly string[]): HeaderList {
   return map
 }
 
-export function buildContext(req: IncomingMessage, res: ServerResponse, services: Services, log: Logger): RequestContext {
-  const id = newRequestId()
+/**
+ * A request's context. A class, not an object literal: a literal with getters that close over
+ * locals is built through slow runtime calls on every request (measured: a 4 KiB hit answered
+ * straight after building the context went from ~35k to ~43k req/s with plain properties).
+ */
+class HttpRequestContext implements RequestContext {
+  readonly id: string
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly services: Services
+  readonly method: string
+  readonly host: string
+  readonly rawPath: string
+  readonly rawQuery: string
+  readonly query: Map<string, string>
+  readonly badTarget: 'path' | 'query' | undefined
+  readonly headers: HeaderList
+  bucket: string | undefined = undefined
+  key: string | undefined = undefined
+  auth: AuthResult = { kind: 'anonymous' }
+  prefetched: RequestContext['prefetched'] = undefined
+  outcome: RequestContext['outcome'] = {}
+  private readonly rootLog: Logger
   // The signal and the child logger are made on first use: most requests need neither.
-  let ac: AbortController | undefined
-  let left = false
-  let child: Logger | undefined
-  // The client left before we finished answering.
-  res.on('close', () => {
-    if (!res.writableFinished) {
-      left = true
-      ac?.abort()
-    }
-  })
-  let target = { rawPath: '/', rawQuery: '' }
-  let query = new Map<string, string>()
-  let badTarget: 'path' | 'query' | undefined
-  try {
-    target = splitTarget(req.url ?? '/')
-  } catch {
-    badTarget = 'path'
-  }
-  try {
-    query = parseQuery(target.rawQuery)
-  } catch {
-    badTarget ??= 'query'
-  }
-  const headers = headerList(req.rawHeaders)
-  return {
-    id,
-    req,
-    res,
-    get log() {
-      child ??= log.child({ reqId: id })
-      return child
-    },
-    get signal() {
-      if (ac === undefined) {
-        ac = new AbortController()
-        if (left) ac.abort()
+  private child: Logger | undefined = undefined
+  private ac: AbortController | undefined = undefined
+  private left = false
+
+  constructor(req: IncomingMessage, res: ServerResponse, services: Services, log: Logger) {
+    this.id = newRequestId()
+    this.req = req
+    this.res = res
+    this.services = services
+    this.rootLog = log
+    // The client left before we finished answering.
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        this.left = true
+        this.ac?.abort()
       }
-      return ac.signal
-    },
-    services,
-    method: (req.method ?? 'GET').toUpperCase(),
-    host: req.headers.host ?? '',
-    rawPath: target.rawPath,
-    rawQuery: target.rawQuery,
-    query,
-    badTarget,
-    headers,
-    bucket: undefined,
-    key: undefined,
-    auth: { kind: 'anonymous' },
-    prefetched: undefined,
-    outcome: {},
+    })
+    let target = { rawPath: '/', rawQuery: '' }
+    let query = new Map<string, string>()
+    let badTarget: 'path' | 'query' | undefined
+    try {
+      target = splitTarget(req.url ?? '/')
+    } catch {
+      badTarget = 'path'
+    }
+    try {
+      query = parseQuery(target.rawQuery)
+    } catch {
+      badTarget ??= 'query'
+    }
+    this.method = (req.method ?? 'GET').toUpperCase()
+    this.host = req.headers.host ?? ''
+    this.rawPath = target.rawPath
+    this.rawQuery = target.rawQuery
+    this.query = query
+    this.badTarget = badTarget
+    this.headers = headerList(req.rawHeaders)
   }
+
+  get log(): Logger {
+    this.child ??= this.rootLog.child({ reqId: this.id })
+    return this.child
+  }
+
+  get signal(): AbortSignal {
+    if (this.ac === undefined) {
+      this.ac = new AbortController()
+      if (this.left) this.ac.abort()
+    }
+    return this.ac.signal
+  }
+}
+
+export function buildContext(req: IncomingMessage, res: ServerResponse, services: Services, log: Logger): RequestContext {
+  return new HttpRequestContext(req, res, services, log)
 }
 
 export class HttpServer {

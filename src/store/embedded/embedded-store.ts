@@ -88,6 +88,9 @@ const CACHEABLE_OBJECT_SIZE = 1024 * 1024
 
 const pause = new Int32Array(new SharedArrayBuffer(4))
 
+/** Write transactions run by every store of this process (see validateCache). */
+let processCommits = 0
+
 /**
  * Runs `fn`, retrying while another process holds the database lock (SQLITE_BUSY). SQLite's own
  * busy handler sleeps in steps of 1 ms and more; writers here hold the lock for well under a
@@ -195,6 +198,7 @@ export class EmbeddedStore implements ObjectStore {
     } finally {
       // This connection's commits do not change its data_version: forget what they may have changed.
       this.cache.clear()
+      processCommits++
     }
     for (const id of freed) {
       const p = this.files.remove(id).catch(() => undefined)
@@ -305,9 +309,25 @@ export class EmbeddedStore implements ObjectStore {
     return bucket
   }
 
-  /** Empties the record cache if another connection has committed since it was filled. */
+  /**
+   * Empties the record cache if another connection has committed since it was filled. Asked once
+   * per run of synchronous code (until the microtask queue drains): nothing outside this process
+   * can observe a moment inside that run, so a commit elsewhere meanwhile is concurrent with every
+   * lookup in it, and the next I/O callback asks again (a 4 KiB GET looks up its bucket and object).
+   */
   private validateCache(): void {
+    // A commit by another store of this process (tests open several) is seen at once.
+    if (this.cacheChecked && this.checkedAtCommit === processCommits) return
+    if (!this.cacheChecked) queueMicrotask(this.endCacheCheck)
+    this.cacheChecked = true
+    this.checkedAtCommit = processCommits
     this.cache.validate(retryBusy(() => this.meta.dataVersion.get()) ?? -1)
+  }
+
+  private cacheChecked = false
+  private checkedAtCommit = 0
+  private readonly endCacheCheck = (): void => {
+    this.cacheChecked = false
   }
 
   listBuckets(query: ListBucketsQuery): { buckets: Bucket[]; truncated: boolean } {
