@@ -11,8 +11,33 @@ import { MIRROR_FAILURE_MESSAGES, OSS_ERRORS, OSS_MESSAGES } from './errors.js'
 import { OssError } from './oss-error.js'
 import { buildXml } from './xml/build.js'
 
+let dateSecond = -1
+let dateText = ''
+
+/** The Date header: formatted once a second, not on every response. */
+function httpNow(): string {
+  const now = Date.now()
+  const second = Math.floor(now / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(now).toUTCString()
+  }
+  return dateText
+}
+
 function baseHeaders(ctx: RequestContext): OutgoingHttpHeaders {
-  return { 'x-oss-request-id': ctx.id, server: 'AliyunOSS', date: new Date().toUTCString() }
+  return { 'x-oss-request-id': ctx.id, server: 'AliyunOSS', date: httpNow() }
+}
+
+/**
+ * Adds the common headers to `headers`, which the caller built for this response alone. Cheaper
+ * than a spread of two objects into a third, which is measurable on a small GET.
+ */
+function withBase(ctx: RequestContext, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  headers['x-oss-request-id'] = ctx.id
+  headers.server = 'AliyunOSS'
+  headers.date = httpNow()
+  return headers
 }
 
 export function sendEmpty(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders = {}): void {
@@ -23,7 +48,7 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Outgoing
 
 /** Headers only (HEAD, 304, GetObjectMeta): Content-Length may describe a body that is not sent. */
 export function sendHeaders(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders): void {
-  ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers })
+  ctx.res.writeHead(status, withBase(ctx, headers))
   ctx.res.end()
 }
 
@@ -41,7 +66,7 @@ export function sendXml(ctx: RequestContext, status: number, xml: string, header
 
 /** A body already in memory (small objects): headers and bytes in one write. */
 export function sendBuffer(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Buffer): void {
-  ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers })
+  ctx.res.writeHead(status, withBase(ctx, headers))
   ctx.res.end(ctx.method === 'HEAD' ? undefined : body)
 }
 
@@ -53,13 +78,13 @@ export function sendShared(ctx: RequestContext, status: number, headers: Outgoin
   const res = ctx.res
   if (res.closed || res.destroyed) body.release()
   else res.once('close', () => body.release())
-  res.writeHead(status, { ...baseHeaders(ctx), ...headers })
+  res.writeHead(status, withBase(ctx, headers))
   res.end(ctx.method === 'HEAD' ? undefined : body.bytes)
 }
 
 /** Streams `body` as the response; the stream is destroyed if the client leaves. */
 export async function sendStream(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Readable): Promise<void> {
-  ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers })
+  ctx.res.writeHead(status, withBase(ctx, headers))
   if (ctx.method === 'HEAD') {
     body.destroy()
     ctx.res.end()
