@@ -42,7 +42,8 @@ function withBase(ctx: RequestContext, headers: OutgoingHttpHeaders): OutgoingHt
 
 export function sendEmpty(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders = {}): void {
   const res = ctx.res
-  res.writeHead(status, { ...baseHeaders(ctx), 'content-length': '0', ...headers })
+  headers['content-length'] ??= '0'
+  res.writeHead(status, withBase(ctx, headers))
   res.end()
 }
 
