@@ -17,7 +17,7 @@
 /** Most entries kept per kind; past it the oldest entry goes (Map keeps insertion order). */
 const MAX_ENTRIES = 4096
 /** Most bytes of small bodies (inline blobs carried by records) kept, oldest out first. */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024
+export const MAX_BODY_BYTES = 4 * 1024 * 1024
 
 export class RowCache<B, O> {
   private version: number | undefined = undefined
