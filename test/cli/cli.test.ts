@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { SERVE_FLAGS } from '../../src/config/config.js'
@@ -14,16 +13,9 @@ import { CliProcess, serveCli } from '../support/cli.js'
 import { pacedPut } from '../support/paced.js'
 import { raw, signed, xmlField } from '../support/raw.js'
 import { ACCESS_KEY_ID, ACCESS_KEY_SECRET } from '../support/server.js'
+import { tempDir as makeTempDir, type Hooks } from '../support/temp-dir.js'
 
-interface Hooks {
-  after(fn: () => Promise<void> | void): void
-}
-
-async function tempDir(t: Hooks): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mirrorstore-cli-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+const tempDir = (t: Hooks): Promise<string> => makeTempDir(t, 'mirrorstore-cli-')
 
 /** Runs the CLI to completion and returns its exit and output. */
 async function run(t: Hooks, args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {

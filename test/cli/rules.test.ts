@@ -3,25 +3,17 @@
  * process, checked through raw signed requests.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { cleanEnv, runCli, type CliResult } from '../support/cli-run.js'
 import { refusedPort, startOrigin } from '../support/origin.js'
 import { assertOssError } from '../support/oss-assert.js'
 import { signed } from '../support/raw.js'
+import { tempDir as makeTempDir, type Hooks } from '../support/temp-dir.js'
 import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, startTestServer, type TestServer } from '../support/server.js'
 
-interface Hooks {
-  after(fn: () => Promise<void> | void): void
-}
-
-async function tempDir(t: Hooks): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mirrorstore-cli-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+const tempDir = (t: Hooks): Promise<string> => makeTempDir(t, 'mirrorstore-cli-')
 
 async function withBucket(t: Hooks, options: { mirrorAllowPrivate?: boolean } = {}): Promise<TestServer> {
   const server = await startTestServer(t, options)

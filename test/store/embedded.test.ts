@@ -13,6 +13,7 @@ import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js'
 import type { ObjectRecord } from '../../src/store/types.js'
 import { crc64 } from '../../src/util/crc64.js'
 import { assertStoreInvariants } from '../support/store-invariants.js'
+import { tempDir as makeTempDir } from '../support/temp-dir.js'
 import { attrs, KEY_CTRL, KEY_DOTDOT, KEY_UTF8, md5Hex, objectStoreContract, readAll, stage, throwsCode } from './contract.js'
 
 objectStoreContract('EmbeddedStore', async () => {
@@ -31,11 +32,7 @@ objectStoreContract('EmbeddedStore', async () => {
 
 // ── embedded-specific ──
 
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mirrorstore-embedded-'))
-  t.after(() => fs.rm(dir, { recursive: true, force: true }))
-  return dir
-}
+const tempDir = (t: TestContext): Promise<string> => makeTempDir(t, 'mirrorstore-embedded-')
 
 function openStore(t: TestContext, dir: string, options: { now?: () => Date } = {}): EmbeddedStore {
   const store = EmbeddedStore.open(dir, options)

@@ -4,15 +4,18 @@ import { MAX_BODY_BYTES, RowCache } from '../../src/store/embedded/row-cache.js'
 
 const KiB = 1024
 
-void test('RowCache keeps entries while data_version is unchanged and empties on a new one', () => {
+void test('RowCache keeps entries while data_version is unchanged and empties on a new one', async () => {
   const cache = new RowCache<string, string>()
-  cache.validate(1)
+  cache.validate(() => 1)
   cache.setBucket('b', 'bucket')
   cache.setObject('b', 'k', 'object', 10)
-  cache.validate(1)
+  // The database is asked once per synchronous run: let this one end.
+  await Promise.resolve()
+  cache.validate(() => 1)
   assert.equal(cache.bucket('b'), 'bucket')
   assert.equal(cache.object('b', 'k'), 'object')
-  cache.validate(2)
+  await Promise.resolve()
+  cache.validate(() => 2)
   assert.equal(cache.bucket('b'), undefined)
   assert.equal(cache.object('b', 'k'), undefined)
   assert.equal(cache.heldBodyBytes, 0)
@@ -20,7 +23,7 @@ void test('RowCache keeps entries while data_version is unchanged and empties on
 
 void test('RowCache caps the body bytes its records carry, dropping the oldest first', () => {
   const cache = new RowCache<string, string>()
-  cache.validate(1)
+  cache.validate(() => 1)
   const each = 64 * KiB
   const n = MAX_BODY_BYTES / each + 10
   for (let i = 0; i < n; i++) cache.setObject('b', `k${String(i)}`, `v${String(i)}`, each)
@@ -34,4 +37,19 @@ void test('RowCache caps the body bytes its records carry, dropping the oldest f
   // A body over the whole cap is not kept at all.
   cache.setObject('b', 'huge', 'x', MAX_BODY_BYTES + 1)
   assert.equal(cache.object('b', 'huge'), undefined)
+})
+
+void test('RowCache asks for data_version once per synchronous run, and again after a local commit', async () => {
+  const cache = new RowCache<string, string>()
+  let asked = 0
+  const read = (): number => ++asked
+  cache.validate(read)
+  cache.validate(read)
+  assert.equal(asked, 1)
+  cache.committed()
+  cache.validate(read)
+  assert.equal(asked, 2)
+  await Promise.resolve()
+  cache.validate(read)
+  assert.equal(asked, 3)
 })

@@ -88,9 +88,6 @@ const CACHEABLE_OBJECT_SIZE = 1024 * 1024
 
 const pause = new Int32Array(new SharedArrayBuffer(4))
 
-/** Write transactions run by every store of this process (see validateCache). */
-let processCommits = 0
-
 /**
  * Runs `fn`, retrying while another process holds the database lock (SQLITE_BUSY). SQLite's own
  * busy handler sleeps in steps of 1 ms and more; writers here hold the lock for well under a
@@ -197,8 +194,7 @@ export class EmbeddedStore implements ObjectStore {
       })
     } finally {
       // This connection's commits do not change its data_version: forget what they may have changed.
-      this.cache.clear()
-      processCommits++
+      this.cache.committed()
     }
     for (const id of freed) {
       const p = this.files.remove(id).catch(() => undefined)
@@ -309,26 +305,12 @@ export class EmbeddedStore implements ObjectStore {
     return bucket
   }
 
-  /**
-   * Empties the record cache if another connection has committed since it was filled. Asked once
-   * per run of synchronous code (until the microtask queue drains): nothing outside this process
-   * can observe a moment inside that run, so a commit elsewhere meanwhile is concurrent with every
-   * lookup in it, and the next I/O callback asks again (a 4 KiB GET looks up its bucket and object).
-   */
+  /** Empties the record cache if another connection has committed since it was filled (see ./row-cache.ts). */
   private validateCache(): void {
-    // A commit by another store of this process (tests open several) is seen at once.
-    if (this.cacheChecked && this.checkedAtCommit === processCommits) return
-    if (!this.cacheChecked) queueMicrotask(this.endCacheCheck)
-    this.cacheChecked = true
-    this.checkedAtCommit = processCommits
-    this.cache.validate(retryBusy(() => this.meta.dataVersion.get()) ?? -1)
+    this.cache.validate(this.dataVersion)
   }
 
-  private cacheChecked = false
-  private checkedAtCommit = 0
-  private readonly endCacheCheck = (): void => {
-    this.cacheChecked = false
-  }
+  private readonly dataVersion = (): number => retryBusy(() => this.meta.dataVersion.get()) ?? -1
 
   listBuckets(query: ListBucketsQuery): { buckets: Bucket[]; truncated: boolean } {
     const buckets: Bucket[] = []

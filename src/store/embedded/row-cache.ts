@@ -19,37 +19,67 @@ const MAX_ENTRIES = 4096
 /** Most bytes of small bodies (inline blobs carried by records) kept, oldest out first. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024
 
+/** Write transactions committed by every cache's connection in this process (tests open several stores). */
+let localCommits = 0
+
+interface Entry<V> {
+  readonly value: V
+  /** Body bytes the entry keeps alive. */
+  readonly bytes: number
+}
+
 export class RowCache<B, O> {
   private version: number | undefined = undefined
-  private readonly buckets = new Map<string, B>()
-  private readonly objects = new Map<string, { readonly value: O; readonly bytes: number }>()
+  private readonly buckets = new Map<string, Entry<B>>()
+  private readonly objects = new Map<string, Entry<O>>()
   private bodyBytes = 0
+  /** validate() asked the database during the current synchronous run, at this many local commits. */
+  private checkedAt: number | undefined = undefined
+  private readonly endCheck = (): void => {
+    this.checkedAt = undefined
+  }
 
   /** Body bytes the cached records keep alive. */
   get heldBodyBytes(): number {
     return this.bodyBytes
   }
 
-  /** Empties the cache unless `version` (the current data_version) is the one its entries were read at. */
-  validate(version: number): void {
+  /**
+   * Empties the cache unless data_version (`readVersion`) is the one its entries were read at. The
+   * database is asked once per run of synchronous code (until the microtask queue drains): nothing
+   * outside this process can observe a moment inside that run, so a commit elsewhere meanwhile is
+   * concurrent with every lookup in it, and the next I/O callback asks again. A commit by another
+   * connection of this process is seen at once.
+   */
+  validate(readVersion: () => number): void {
+    if (this.checkedAt === localCommits) return
+    if (this.checkedAt === undefined) queueMicrotask(this.endCheck)
+    this.checkedAt = localCommits
+    const version = readVersion()
     if (version !== this.version) {
       this.version = version
       this.clear()
     }
   }
 
-  clear(): void {
+  /** This connection committed: its own commits do not change its data_version, so forget everything. */
+  committed(): void {
+    this.clear()
+    localCommits++
+  }
+
+  private clear(): void {
     this.buckets.clear()
     this.objects.clear()
     this.bodyBytes = 0
   }
 
   bucket(name: string): B | undefined {
-    return this.buckets.get(name)
+    return this.buckets.get(name)?.value
   }
 
   setBucket(name: string, value: B): void {
-    put(this.buckets, name, value)
+    this.store(this.buckets, name, value, 0)
   }
 
   object(bucket: string, key: string): O | undefined {
@@ -58,19 +88,22 @@ export class RowCache<B, O> {
 
   /** `bytes`: how many body bytes the entry keeps alive (counted against MAX_BODY_BYTES). */
   setObject(bucket: string, key: string, value: O, bytes = 0): void {
+    this.store(this.objects, objectKey(bucket, key), value, bytes)
+  }
+
+  private store<V>(map: Map<string, Entry<V>>, k: string, value: V, bytes: number): void {
     if (bytes > MAX_BODY_BYTES) return
-    const k = objectKey(bucket, key)
-    const old = this.objects.get(k)
+    const old = map.get(k)
     if (old !== undefined) {
-      this.objects.delete(k)
+      map.delete(k)
       this.bodyBytes -= old.bytes
     }
-    for (const [oldest, entry] of this.objects) {
-      if (this.objects.size < MAX_ENTRIES && this.bodyBytes + bytes <= MAX_BODY_BYTES) break
-      this.objects.delete(oldest)
+    for (const [oldest, entry] of map) {
+      if (map.size < MAX_ENTRIES && this.bodyBytes + bytes <= MAX_BODY_BYTES) break
+      map.delete(oldest)
       this.bodyBytes -= entry.bytes
     }
-    this.objects.set(k, { value, bytes })
+    map.set(k, { value, bytes })
     this.bodyBytes += bytes
   }
 }
@@ -78,12 +111,4 @@ export class RowCache<B, O> {
 /** Bucket names cannot contain '/', so "<bucket>/<key>" is unambiguous. */
 function objectKey(bucket: string, key: string): string {
   return `${bucket}/${key}`
-}
-
-function put<V>(map: Map<string, V>, k: string, v: V): void {
-  if (map.size >= MAX_ENTRIES && !map.has(k)) {
-    const oldest = map.keys().next()
-    if (oldest.done !== true) map.delete(oldest.value)
-  }
-  map.set(k, v)
 }
