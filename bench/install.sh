@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what `npm run bench` needs and is missing: wrk, nginx (light), gnuplot from Debian, and
+# Installs what `npm run bench` needs and is missing: wrk, curl, nginx (light), gnuplot from Debian, and
 # s3rver from npm into bench/.deps (gitignored). Idempotent: a second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
 if [ ${#need[@]} -gt 0 ]; then
