@@ -28,7 +28,8 @@ export function declaredLength(ctx: RequestContext, maxSize = MAX_OBJECT_SIZE): 
 export async function stageRequestBody(ctx: RequestContext, maxSize = MAX_OBJECT_SIZE): Promise<StagedBlob> {
   declaredLength(ctx, maxSize)
   const expectedMd5 = requestMd5(ctx)
-  const blob = await ctx.services.store.stageBlob(ctx.req, { maxSize, signal: ctx.signal })
+  // No abort signal: a client that leaves mid-body ends the request stream with an error itself.
+  const blob = await ctx.services.store.stageBlob(ctx.req, { maxSize })
   if (expectedMd5 !== undefined && !expectedMd5.equals(blob.md5)) {
     await blob.discard()
     throw new OssError('InvalidDigest')

@@ -53,3 +53,23 @@ void test('RowCache asks for data_version once per synchronous run, and again af
   cache.validate(read)
   assert.equal(asked, 3)
 })
+
+void test('RowCache forgets only the named object records after a local commit that names them', () => {
+  const cache = new RowCache<string, string>()
+  cache.validate(() => 1)
+  cache.setBucket('b', 'bucket')
+  cache.setObject('b', 'k1', 'one', 10)
+  cache.setObject('b', 'k2', 'two', 20)
+  cache.setObject('c', 'k1', 'other bucket', 5)
+  cache.committed({ bucket: 'b', keys: ['k1'] })
+  assert.equal(cache.object('b', 'k1'), undefined)
+  assert.equal(cache.object('b', 'k2'), 'two')
+  assert.equal(cache.object('c', 'k1'), 'other bucket')
+  assert.equal(cache.bucket('b'), 'bucket')
+  assert.equal(cache.heldBodyBytes, 25)
+  // Without names, everything goes.
+  cache.committed()
+  assert.equal(cache.bucket('b'), undefined)
+  assert.equal(cache.object('b', 'k2'), undefined)
+  assert.equal(cache.heldBodyBytes, 0)
+})

@@ -185,24 +185,32 @@ export class BlobFiles {
     const md5 = createHash('md5')
     const crc = new Crc64()
     let size = 0
+    const take = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > maxSize) throw new StoreError('BodyTooLarge')
+      md5.update(chunk)
+      crc.update(chunk)
+    }
+    // Most bodies are small: read them without a stream pipeline (its set-up and teardown cost
+    // more than hashing 4 KiB). `first.rest` is false when the body ended within INLINE_MAX.
+    const first = await readSmall(body, INLINE_MAX, take, signal)
+    if (!first.rest) return { id, size, md5: md5.digest(), crc64: crc.digest(), inline: concat(first.held) }
     const hasher = new Transform({
       transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-        size += chunk.length
-        if (size > maxSize) {
-          cb(new StoreError('BodyTooLarge'))
+        try {
+          take(chunk)
+        } catch (err) {
+          cb(err as Error)
           return
         }
-        md5.update(chunk)
-        crc.update(chunk)
         cb(null, chunk)
       },
     })
     let renamed = false
     try {
       const out = new SpillSink(tmp, INLINE_MAX)
+      for (const chunk of first.held) out.write(chunk)
       await pipeline(body, hasher, out, signal === undefined ? {} : { signal })
-      const held = out.held()
-      if (held !== undefined) return { id, size, md5: md5.digest(), crc64: crc.digest(), inline: held }
       await fsp.rename(tmp, final)
       renamed = true
       await syncDir(path.dirname(final))
@@ -479,6 +487,77 @@ function loadInline(piece: ReadPiece, inline: InlineLoader): Buffer {
  * it outgrows that, opens the temp file (exclusive), writes what it held and streams the rest
  * there. With a file, the end waits for the file's fsync and close (`flush`).
  */
+function concat(chunks: readonly Buffer[]): Buffer {
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+}
+
+/**
+ * Reads `body` while it stays within `limit` bytes, passing each chunk to `take` (which may throw,
+ * e.g. BodyTooLarge). Resolves `{ rest: false }` with every chunk when the body ended within the
+ * limit; `{ rest: true }` with the chunks read so far, the body paused, when the next chunk would
+ * pass it (that chunk is pushed back, unread). Fails as a pipeline would: on the body's error, on
+ * its close before its end (ERR_STREAM_PREMATURE_CLOSE) and on `signal`; a throw from `take` or
+ * an abort destroys the body.
+ */
+function readSmall(body: Readable, limit: number, take: (chunk: Buffer) => void, signal: AbortSignal | undefined): Promise<{ held: Buffer[]; rest: boolean }> {
+  return new Promise((resolve, reject) => {
+    const held: Buffer[] = []
+    let bytes = 0
+    const done = (): void => {
+      body.off('data', onData)
+      body.off('end', onEnd)
+      body.off('error', onError)
+      body.off('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const fail = (err: Error, destroy: boolean): void => {
+      done()
+      if (destroy) {
+        // The error the body now emits is the one we reject with: already handled.
+        body.on('error', noop)
+        body.destroy(err)
+      }
+      reject(err)
+    }
+    const onData = (chunk: Buffer): void => {
+      if (bytes + chunk.length > limit) {
+        body.pause()
+        body.unshift(chunk)
+        done()
+        resolve({ held, rest: true })
+        return
+      }
+      try {
+        take(chunk)
+      } catch (err) {
+        fail(err as Error, true)
+        return
+      }
+      held.push(chunk)
+      bytes += chunk.length
+    }
+    const onEnd = (): void => {
+      done()
+      resolve({ held, rest: false })
+    }
+    const onError = (err: Error): void => fail(err, false)
+    const onClose = (): void => {
+      if (!body.readableEnded) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }), false)
+    }
+    const onAbort = (): void => fail(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }), true)
+    if (signal?.aborted === true) {
+      onAbort()
+      return
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    body.on('data', onData)
+    body.once('end', onEnd)
+    body.once('error', onError)
+    body.once('close', onClose)
+    body.resume()
+  })
+}
+
 class SpillSink extends Writable {
   private readonly tmp: string
   private readonly limit: number

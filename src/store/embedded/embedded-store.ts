@@ -121,6 +121,8 @@ interface Content {
  * records compare equal whether or not they carry it, and a spread copy simply goes without.
  */
 const INLINE_BYTES = Symbol('mirrorstore.embedded.inline-bytes')
+/** The object records a write may change, when it changes no bucket and no other cached record. */
+type Touched = Parameters<RowCache<Bucket, StoredRecord>['committed']>[0]
 type StoredRecord = ObjectRecord & { readonly [CONTENT]?: Content; readonly [INLINE_BYTES]?: Buffer | null }
 
 /** A staged body: a fsynced file `blobs/xx/<id>`, or (`inline`) bytes in memory to commit with the row. */
@@ -183,8 +185,11 @@ export class EmbeddedStore implements ObjectStore {
 
   // ── transactions ──
 
-  /** Runs `fn` in BEGIN IMMEDIATE; after COMMIT unlinks the blobs whose last reference `fn` dropped. */
-  private write<T>(fn: (freed: string[]) => T): T {
+  /**
+   * Runs `fn` in BEGIN IMMEDIATE; after COMMIT unlinks the blobs whose last reference `fn` dropped.
+   * `touched`: the only cached records `fn` may change, when it changes no bucket (see RowCache.committed).
+   */
+  private write<T>(fn: (freed: string[]) => T, touched?: Touched): T {
     let freed: string[] = []
     let result: T
     try {
@@ -194,7 +199,7 @@ export class EmbeddedStore implements ObjectStore {
       })
     } finally {
       // This connection's commits do not change its data_version: forget what they may have changed.
-      this.cache.committed()
+      this.cache.committed(touched)
     }
     for (const id of freed) {
       const p = this.files.remove(id).catch(() => undefined)
@@ -521,7 +526,7 @@ export class EmbeddedStore implements ObjectStore {
       })
       this.meta.objectUpsert.run(row)
       return toRecord(row)
-    })
+    }, { bucket, keys: [key] })
     staged.state = 'committed'
     return record
   }
@@ -672,7 +677,7 @@ export class EmbeddedStore implements ObjectStore {
       else if (staged.inline === undefined) freed.push(staged.id)
       this.meta.objectUpsert.run(row)
       return toRecord(row)
-    })
+    }, { bucket, keys: [key] })
     staged.state = 'committed'
     return record
   }
@@ -686,7 +691,7 @@ export class EmbeddedStore implements ObjectStore {
       this.freeContent(existing, freed)
       this.meta.objectDelete.run(bucket, key)
       return true
-    })
+    }, { bucket, keys: [key] })
   }
 
   deleteObjects(bucket: string, keys: readonly string[]): void {
@@ -775,7 +780,7 @@ export class EmbeddedStore implements ObjectStore {
       const row: UploadRow = { upload_id: this.newUploadId(now), bucket, key, initiated: now.getTime(), attributes: encodeAttributes(attributes) }
       this.meta.uploadInsert.run(row)
       return toUpload(row)
-    })
+    }, { bucket, keys: [] })
   }
 
   /** 12 hex of milliseconds, 4 of a per-process sequence, 16 random: string order follows creation order. */
@@ -817,7 +822,7 @@ export class EmbeddedStore implements ObjectStore {
       }
       this.meta.partUpsert.run(row)
       return toPart(row)
-    })
+    }, { bucket: upload.bucket, keys: [] })
     staged.state = 'committed'
     return part
   }

@@ -5,7 +5,8 @@
  *
  * Validity: `PRAGMA data_version` changes whenever another connection (another worker process, or
  * another store on the same file) has committed since this connection last asked; commits on this
- * connection do not change it, so the store clears the cache after each of its own writes. The
+ * connection do not change it, so the store forgets, after each of its own writes, what that write
+ * may have changed (the records of the keys it wrote, or everything). The
  * cache is checked once per lookup and emptied as a whole on any change: it helps read-mostly
  * traffic and costs one pragma when writes are frequent. An entry is never older than the
  * data_version it was stored under, so a reader sees every commit that finished before its lookup.
@@ -62,10 +63,22 @@ export class RowCache<B, O> {
     }
   }
 
-  /** This connection committed: its own commits do not change its data_version, so forget everything. */
-  committed(): void {
-    this.clear()
+  /**
+   * This connection committed: its own commits do not change its data_version, so forget what the
+   * commit may have changed: the object records of `bucket` named in `keys` when the caller knows
+   * the commit touched nothing else the cache holds, else everything.
+   */
+  committed(touched?: { readonly bucket: string; readonly keys: readonly string[] }): void {
+    if (touched === undefined) this.clear()
+    else for (const key of touched.keys) this.forget(this.objects, objectKey(touched.bucket, key))
     localCommits++
+  }
+
+  private forget<V>(map: Map<string, Entry<V>>, k: string): void {
+    const old = map.get(k)
+    if (old === undefined) return
+    map.delete(k)
+    this.bodyBytes -= old.bytes
   }
 
   private clear(): void {
@@ -93,11 +106,7 @@ export class RowCache<B, O> {
 
   private store<V>(map: Map<string, Entry<V>>, k: string, value: V, bytes: number): void {
     if (bytes > MAX_BODY_BYTES) return
-    const old = map.get(k)
-    if (old !== undefined) {
-      map.delete(k)
-      this.bodyBytes -= old.bytes
-    }
+    this.forget(map, k)
     for (const [oldest, entry] of map) {
       if (map.size < MAX_ENTRIES && this.bodyBytes + bytes <= MAX_BODY_BYTES) break
       map.delete(oldest)
