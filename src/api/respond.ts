@@ -2,9 +2,10 @@
  * The only code that writes responses: common headers (request id, Date, Server), XML bodies,
  * empty bodies, streamed bodies and OSS error documents (HEAD errors in x-oss-err).
  */
-import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http'
+import { STATUS_CODES, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { finished } from 'node:stream/promises'
+import { giveBack, isPooled } from '../util/chunk-pool.js'
 import type { SharedBody } from '../store/types.js'
 import type { RequestContext } from './context.js'
 import { MIRROR_FAILURE_MESSAGES, OSS_ERRORS, OSS_MESSAGES } from './errors.js'
@@ -87,7 +88,63 @@ export async function sendStream(ctx: RequestContext, status: number, headers: O
     ctx.res.end()
     return
   }
-  await pipeline(body, ctx.res)
+  await streamTo(body, ctx.res)
+}
+
+/**
+ * Writes `body` to `res` with backpressure, like a pipeline, and gives each pooled chunk back once
+ * the socket has taken its bytes (util/chunk-pool.ts). Resolves when the response finished; if the
+ * body fails the response is destroyed (the client sees a cut body), if the client leaves first the
+ * body is destroyed; either way it rejects.
+ */
+export function streamTo(body: Readable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      body.off('data', onData)
+      body.off('end', onEnd)
+      body.off('error', onError)
+      body.off('close', onBodyClose)
+      res.off('drain', onDrain)
+      res.off('close', onResClose)
+    }
+    const onData = (chunk: Buffer): void => {
+      const ok = isPooled(chunk) ? res.write(chunk, () => giveBack(chunk)) : res.write(chunk)
+      if (!ok) {
+        body.pause()
+        res.once('drain', onDrain)
+      }
+    }
+    const onDrain = (): void => {
+      body.resume()
+    }
+    const onEnd = (): void => {
+      cleanup()
+      res.end()
+      finished(res).then(resolve, reject)
+    }
+    const onError = (err: Error): void => {
+      cleanup()
+      res.destroy(err)
+      reject(err)
+    }
+    const onBodyClose = (): void => {
+      if (!body.readableEnded) onError(prematureClose())
+    }
+    const onResClose = (): void => {
+      cleanup()
+      body.destroy()
+      reject(prematureClose())
+    }
+    body.on('data', onData)
+    body.once('end', onEnd)
+    body.once('error', onError)
+    body.once('close', onBodyClose)
+    res.once('close', onResClose)
+  })
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
 }
 
 /** The error document exactly as OSS shapes it. */

@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { Crc64 } from '../../util/crc64.js'
 import { StoreError } from '../errors.js'
 import { randomHex } from '../../util/random.js'
+import { POOL_CHUNK, takeChunk } from '../../util/chunk-pool.js'
 import { HotBodies, type HotBodiesOptions, type HotLease } from './hot-bodies.js'
 
 export function randomId(): string {
@@ -349,7 +350,7 @@ export async function syncDir(dir: string): Promise<void> {
  * small size bounds memory with many concurrent downloads: each holds about two chunks.
  */
 const CHUNK = 32 * 1024
-const LARGE_CHUNK = 512 * 1024
+const LARGE_CHUNK = POOL_CHUNK
 const LARGE_READ = 8 * 1024 * 1024
 
 /**
@@ -424,7 +425,8 @@ class PieceReader extends Readable {
       return
     }
     const n = Math.min(this.chunk, piece.length - this.done)
-    const buf = Buffer.allocUnsafe(n)
+    // Large reads fill pooled buffers, which the HTTP sender gives back (see util/chunk-pool.ts).
+    const buf = this.chunk === LARGE_CHUNK ? takeChunk() : Buffer.allocUnsafe(n)
     this.busy = true
     fs.read(fd, buf, 0, n, piece.offset + this.done, (err, bytesRead) => {
       this.busy = false
@@ -438,7 +440,7 @@ class PieceReader extends Readable {
         return
       }
       this.done += bytesRead
-      this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead))
+      this.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead))
     })
   }
 
