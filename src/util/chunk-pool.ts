@@ -11,8 +11,29 @@
 export const POOL_CHUNK = 512 * 1024
 /** Free buffers kept per process (4 MiB); more given back are left to the garbage collector. */
 const MAX_FREE = 8
+/** Free buffers not taken for this long are dropped: memory is not held for traffic that has gone. */
+const IDLE_MS = 1000
 
 const free: Buffer[] = []
+let takenSinceCheck = false
+let idleTimer: NodeJS.Timeout | undefined
+
+function checkIdle(): void {
+  idleTimer = undefined
+  if (takenSinceCheck) {
+    takenSinceCheck = false
+    armIdle()
+  } else {
+    for (const buf of free) isFree.delete(buf.buffer)
+    free.length = 0
+  }
+}
+
+function armIdle(): void {
+  if (idleTimer !== undefined || free.length === 0) return
+  idleTimer = setTimeout(checkIdle, IDLE_MS)
+  idleTimer.unref()
+}
 /** The whole buffer of every pooled ArrayBuffer (chunks handed out may be views of part of it). */
 const owners = new WeakMap<ArrayBufferLike, Buffer>()
 /** ArrayBuffers currently in `free`: giving one back twice must not hand it out twice. */
@@ -20,6 +41,7 @@ const isFree = new WeakSet<ArrayBufferLike>()
 
 /** A POOL_CHUNK-byte buffer with its own memory, free for the caller to fill. */
 export function takeChunk(): Buffer {
+  takenSinceCheck = true
   const buf = free.pop()
   if (buf !== undefined) {
     isFree.delete(buf.buffer)
@@ -41,4 +63,5 @@ export function giveBack(chunk: Buffer): void {
   if (whole === undefined || isFree.has(chunk.buffer) || free.length >= MAX_FREE) return
   isFree.add(chunk.buffer)
   free.push(whole)
+  armIdle()
 }

@@ -23,3 +23,12 @@ void test('chunk pool: a buffer given back (whole or as a view) is handed out ag
   assert.notEqual(d.buffer, a.buffer)
   assert.notEqual(d.buffer, c.buffer)
 })
+
+void test('chunk pool: free buffers not taken for a while are dropped', async () => {
+  const a = takeChunk()
+  giveBack(a)
+  // The first idle check may still see the take above; the second drops the free buffers.
+  await new Promise((r) => setTimeout(r, 2300))
+  const b = takeChunk()
+  assert.notEqual(b.buffer, a.buffer)
+})
