@@ -7,14 +7,13 @@ import { createHash } from 'node:crypto'
 import { request } from 'node:http'
 import { test } from 'node:test'
 import type OSS from 'ali-oss'
-import { signV1 } from '../../src/auth/sign.js'
 import { xmlFields } from '../support/oss-assert.js'
 import { etagOf, crcOf } from '../support/object-http.js'
 import { ossClient } from '../support/oss-client.js'
 import { bigByte, startOrigin } from '../support/origin.js'
 import { signed, xmlField } from '../support/raw.js'
-import { mirrorBucket, eventually, listKeys } from '../support/mirror.js'
-import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, startTestServer, type TestServer } from '../support/server.js'
+import { mirrorBucket, eventually, listKeys, signedGetHeaders } from '../support/mirror.js'
+import { startTestServer, type TestServer } from '../support/server.js'
 
 type Headers = Readonly<Record<string, string | undefined>>
 function headersOf(res: { res: { headers: object } }): Headers {
@@ -237,8 +236,7 @@ void test('an unsatisfiable Range on a miss is answered as for a stored object (
 
 /** Streams a signed GET, checking each byte against the 'big' pattern; returns size and MD5 (hex). */
 function streamBigGet(server: TestServer, bucket: string, key: string, onChunk: () => void): Promise<{ status: number; size: number; md5: string; mismatch: number | undefined }> {
-  const headers: Record<string, string> = { 'x-oss-date': new Date().toUTCString() }
-  headers.authorization = signV1({ method: 'GET', bucket, key, subresources: {}, headers, secret: ACCESS_KEY_SECRET, accessKeyId: ACCESS_KEY_ID })
+  const headers = signedGetHeaders(bucket, key)
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, path: `/${bucket}/${key}`, headers }, (res) => {
       const md5 = createHash('md5')

@@ -4,18 +4,18 @@
  * that leaves never cancels the fill. Conditionals on a miss wait for the commit.
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { request, type IncomingHttpHeaders } from 'node:http'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { signV1 } from '../../src/auth/sign.js'
 import { SYNC_EVERY } from '../../src/store/embedded/growing.js'
 import { crc64 } from '../../src/util/crc64.js'
 import { etagOf } from '../support/object-http.js'
 import { bigByte, startOrigin } from '../support/origin.js'
 import { signed } from '../support/raw.js'
-import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, startTestServer, type TestServer } from '../support/server.js'
-import { assertMirrorFailed, assertNotStored, eventually, listKeys, mirrorBucket, outcomes } from '../support/mirror.js'
+import { startTestServer, type TestServer } from '../support/server.js'
+import { assertMirrorFailed, assertNotStored, eventually, listKeys, mirrorBucket, outcomes, signedGetHeaders } from '../support/mirror.js'
 
 const MIB = 1024 * 1024
 
@@ -38,8 +38,7 @@ interface Streamed {
  * arrive; returning 'leave' destroys the request there (a client that goes away).
  */
 function streamGet(server: TestServer, bucket: string, key: string, onHeaders?: (headers: IncomingHttpHeaders) => Promise<'leave' | undefined> | 'leave' | undefined): Promise<Streamed> {
-  const headers: Record<string, string> = { 'x-oss-date': new Date().toUTCString() }
-  headers.authorization = signV1({ method: 'GET', bucket, key, subresources: {}, headers, secret: ACCESS_KEY_SECRET, accessKeyId: ACCESS_KEY_ID })
+  const headers = signedGetHeaders(bucket, key)
   return new Promise((resolve, reject) => {
     let responded = false
     const req = request({ host: '127.0.0.1', port: server.port, path: `/${bucket}/${key}`, headers }, (res) => {
@@ -167,9 +166,7 @@ void test('a client that leaves a streaming fill does not cancel it: the object 
   assert.equal(left.status, 200)
   // A client of a verify-before-serve fill that leaves before any header.
   await new Promise<void>((resolve) => {
-    const headers: Record<string, string> = { 'x-oss-date': new Date().toUTCString() }
-    headers.authorization = signV1({ method: 'GET', bucket: 'rwf', key: 'leave-small', subresources: {}, headers, secret: ACCESS_KEY_SECRET, accessKeyId: ACCESS_KEY_ID })
-    const req = request({ host: '127.0.0.1', port: server.port, path: '/rwf/leave-small', headers })
+    const req = request({ host: '127.0.0.1', port: server.port, path: '/rwf/leave-small', headers: signedGetHeaders('rwf', 'leave-small') })
     req.on('error', () => resolve())
     req.end()
     setTimeout(() => req.destroy(), 50)
@@ -242,4 +239,39 @@ void test('consecutive and concurrent large fills, hashed on the one hash thread
   await check(0)
   await check(1)
   await Promise.all([check(2), check(3)])
+})
+
+/** A signed GET read slowly (a pause after every chunk), so the server's sends queue up; the body's MD5. */
+function slowGet(server: TestServer, bucket: string, key: string): Promise<{ status: number; complete: boolean; bytes: number; md5: string }> {
+  const headers = signedGetHeaders(bucket, key)
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path: `/${bucket}/${key}`, headers }, (res) => {
+      const md5 = createHash('md5')
+      let bytes = 0
+      res.on('data', (c: Buffer) => {
+        md5.update(c)
+        bytes += c.length
+        res.pause()
+        setTimeout(() => res.resume(), 1)
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes, md5: md5.digest('hex') }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+void test('slow readers of a streaming fill read the staged file through reused buffers and still get exactly the origin bytes', async (t) => {
+  const origin = await startOrigin(t)
+  const size = 24 * MIB + 11
+  origin.setRoute('/behind.bin', { mode: 'big', size })
+  const server = await startTestServer(t, { mirrorAllowPrivate: true, mirrorVerifyLimit: '1MiB' })
+  await mirrorBucket(server, 'behind', [{ url: origin.url }])
+  // The fill runs ahead of them, so their bytes come from the file; their sockets stay full, so
+  // buffers queued for one must not be reused for another before the kernel has taken them.
+  const readers = await Promise.all([1, 2, 3].map(() => slowGet(server, 'behind', 'behind.bin')))
+  const md5 = createHash('md5').update(pattern(size)).digest('hex')
+  for (const r of readers) assert.deepEqual(r, { status: 200, complete: true, bytes: size, md5 })
+  assert.equal(origin.hits('/behind.bin'), 1)
 })

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { assertOssError, xmlFields } from './oss-assert.js'
 import { signed, xmlField, type RawResponse } from './raw.js'
-import type { TestServer } from './server.js'
+import { signV1 } from '../../src/auth/sign.js'
+import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, type TestServer } from './server.js'
 
 /** The eight MirrorFailed messages, byte for byte (mirror-rules.md B6). */
 export const MIRROR_MESSAGE = {
@@ -145,4 +146,11 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms = 1
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/** Headers of a V1-signed GET of bucket/key, for tests that read the response with node:http themselves. */
+export function signedGetHeaders(bucket: string, key: string): Record<string, string> {
+  const headers: Record<string, string> = { 'x-oss-date': new Date().toUTCString() }
+  headers.authorization = signV1({ method: 'GET', bucket, key, subresources: {}, headers, secret: ACCESS_KEY_SECRET, accessKeyId: ACCESS_KEY_ID })
+  return headers
 }

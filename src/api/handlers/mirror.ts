@@ -4,7 +4,6 @@
  * redirect, a transparent origin status, or a 424 MirrorFailed.
  */
 import type { OutgoingHttpHeaders } from 'node:http'
-import { pipeline } from 'node:stream/promises'
 import type { FillHead } from '../../mirror/engine.js'
 import { matchRule } from '../../mirror/rules.js'
 import type { Bucket, ObjectAttributes } from '../../store/types.js'
@@ -13,7 +12,7 @@ import { STORED_HEADERS } from '../object-headers.js'
 import { OssError } from '../oss-error.js'
 import type { Op } from '../operations.js'
 import { decideRange } from '../range.js'
-import { sendEmpty } from '../respond.js'
+import { sendEmpty, streamTo } from '../respond.js'
 import { compiledRules } from '../xml/website.js'
 import { sendObject } from './object.js'
 
@@ -79,7 +78,7 @@ async function streamFill(ctx: RequestContext, fill: { tail(start: number, end?:
   ctx.res.writeHead(status, headers)
   // B7: the headers go out at once, not with the first byte the fill releases.
   ctx.res.flushHeaders()
-  await pipeline(body, ctx.res)
+  await streamTo(body, ctx.res)
 }
 
 /**

@@ -19,6 +19,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { inlineHasher, threadedHasher, type BodyHasher } from '../../util/threaded-hasher.js'
+import { POOL_CHUNK, takeChunk } from '../../util/chunk-pool.js'
 import { StoreError } from '../errors.js'
 import { INLINE_MAX, randomId, syncDir, type BlobFiles, type StagedFile } from './blobs.js'
 
@@ -226,8 +227,9 @@ export class GrowingFile extends Growing {
     }
     return {
       read(pos, n, cb) {
-        const buf = Buffer.allocUnsafe(n)
-        fs.read(fd, buf, 0, n, pos, (err, bytesRead) => cb(err, bytesRead === n ? buf : buf.subarray(0, bytesRead)))
+        // A pooled buffer (TailReader asks for at most CHUNK), given back by the HTTP sender (util/chunk-pool.ts).
+        const buf = n <= POOL_CHUNK ? takeChunk() : Buffer.allocUnsafe(n)
+        fs.read(fd, buf, 0, n, pos, (err, bytesRead) => cb(err, buf.subarray(0, bytesRead)))
       },
       close() {
         fs.close(fd, () => undefined)
