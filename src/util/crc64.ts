@@ -2,8 +2,11 @@
  * CRC-64/XZ (what OSS calls "ECMA-182" in x-oss-hash-crc64ecma): reflected poly 0xC96C5795D7870F42,
  * init and xorout all ones. Check: "123456789" → 0x995DC9BBDF1939FA.
  * The register is kept as two 32-bit halves so the hot loop stays in small integers (bigint is
- * ~50× slower), and bytes are consumed eight at a time with slicing-by-8 tables.
+ * ~50× slower), and bytes are consumed eight at a time with slicing-by-8 tables; inputs of 1 KiB
+ * and more go through the same tables in WebAssembly (64-bit registers: one lookup per byte).
  */
+
+import { DATA_MAX, wasmCrc, type WasmCrc } from './crc64-wasm.js'
 
 const POLY_HI = 0xc96c5795
 const POLY_LO = 0xd7870f42
@@ -42,6 +45,10 @@ for (let k = 1; k < 8; k++) {
   }
 }
 
+/** The same loop in WebAssembly (./crc64-wasm.ts), for inputs long enough to repay a call. */
+const WASM = wasmCrc(T_HI, T_LO)
+const WASM_MIN = 1024
+
 /** Incremental CRC-64/XZ. `new Crc64(previous)` continues a finished CRC (AppendObject). */
 export class Crc64 {
   private hi: number
@@ -54,6 +61,7 @@ export class Crc64 {
   }
 
   update(buf: Uint8Array): this {
+    if (WASM !== undefined && buf.length >= WASM_MIN) return this.updateWasm(WASM, buf)
     const th = T_HI
     const tl = T_LO
     let hi = this.hi | 0
@@ -103,6 +111,20 @@ export class Crc64 {
     }
     this.hi = hi >>> 0
     this.lo = lo >>> 0
+    return this
+  }
+
+  private updateWasm(wasm: WasmCrc, buf: Uint8Array): this {
+    let reg = (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0)
+    for (let off = 0; off < buf.length; off += DATA_MAX) {
+      const piece = buf.subarray(off, off + DATA_MAX)
+      wasm.window.set(piece)
+      reg = wasm.crc(piece.length, reg)
+    }
+    // An i64 comes back from WebAssembly signed.
+    reg = BigInt.asUintN(64, reg)
+    this.hi = Number(reg >> 32n)
+    this.lo = Number(reg & 0xffffffffn)
     return this
   }
 
