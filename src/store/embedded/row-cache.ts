@@ -17,6 +17,13 @@
 
 /** Most entries kept per kind; past it the oldest entry goes (Map keeps insertion order). */
 const MAX_ENTRIES = 4096
+/**
+ * When the cache is full, one new entry in this many is admitted (evicting the oldest); the others
+ * are not kept. Traffic cycling over a few more keys than fit would otherwise evict, every time,
+ * the very entry asked for next and never hit; this way most of the resident entries stay, and a
+ * working set that moves still replaces them over time.
+ */
+const ADMIT_ONE_IN = 8
 /** Most bytes of small bodies (inline blobs carried by records) kept, oldest out first. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -34,6 +41,8 @@ export class RowCache<B, O> {
   private readonly buckets = new Map<string, Entry<B>>()
   private readonly objects = new Map<string, Entry<O>>()
   private bodyBytes = 0
+  /** New entries refused while full, since the last one admitted. */
+  private refused = 0
   /** validate() asked the database during the current synchronous run, at this many local commits. */
   private checkedAt: number | undefined = undefined
   private readonly endCheck = (): void => {
@@ -106,7 +115,12 @@ export class RowCache<B, O> {
 
   private store<V>(map: Map<string, Entry<V>>, k: string, value: V, bytes: number): void {
     if (bytes > MAX_BODY_BYTES) return
+    const replacing = map.has(k)
     this.forget(map, k)
+    if (!replacing && (map.size >= MAX_ENTRIES || this.bodyBytes + bytes > MAX_BODY_BYTES)) {
+      if (++this.refused < ADMIT_ONE_IN) return
+      this.refused = 0
+    }
     for (const [oldest, entry] of map) {
       if (map.size < MAX_ENTRIES && this.bodyBytes + bytes <= MAX_BODY_BYTES) break
       map.delete(oldest)
