@@ -259,6 +259,6 @@ void describe('mirrorstore serve', () => {
     assert.equal((await signed({ port }, 'GET', 'cwd-bkt', 'k')).text, 'bytes')
     assert.equal((await stop(proc)).code, 0)
     assert.deepEqual(await readdir(cwd), [])
-    for (const name of await readdir(data)) assert.match(name, /^(meta\.db(-wal|-shm)?|blobs|tmp|credentials\.json)$/)
+    for (const name of await readdir(data)) assert.match(name, /^(meta\.db(-wal|-shm)?|epoch|blobs|tmp|credentials\.json)$/)
   })
 })

@@ -49,13 +49,13 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 void describe('EmbeddedStore internals', () => {
-  void test('the data dir holds only meta.db, blobs/xx/<id> and tmp/; keys never become paths', async (t) => {
+  void test('the data dir holds only meta.db, epoch, blobs/xx/<id> and tmp/; keys never become paths', async (t) => {
     const dir = await tempDir(t)
     const store = openStore(t, dir)
     store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
     for (const k of [KEY_DOTDOT, KEY_UTF8, KEY_CTRL]) store.putObject('b', k, await stage(store, k), attrs())
     for (const f of await filesUnder(dir)) {
-      assert.match(f, /^(meta\.db(-wal|-shm)?|blobs\/[0-9a-f]{2}\/[0-9a-f]{32})$/, f)
+      assert.match(f, /^(meta\.db(-wal|-shm)?|epoch|blobs\/[0-9a-f]{2}\/[0-9a-f]{32})$/, f)
     }
     await assertStoreInvariants(dir)
   })
@@ -121,7 +121,7 @@ void describe('EmbeddedStore internals', () => {
     // Many small chunks: the split into memory and file must not depend on chunk boundaries.
     const chunked = (b: Buffer): Readable => Readable.from(Array.from({ length: Math.ceil(b.length / 1000) }, (_, i) => b.subarray(i * 1000, (i + 1) * 1000)))
     const small = store.putObject('b', 'at', await store.stageBlob(chunked(at), { maxSize: 1 << 30 }), attrs())
-    assert.deepEqual(await filesUnder(dir), ['meta.db', 'meta.db-shm', 'meta.db-wal'])
+    assert.deepEqual(await filesUnder(dir), ['epoch', 'meta.db', 'meta.db-shm', 'meta.db-wal'])
     const big = store.putObject('b', 'over', await store.stageBlob(chunked(over), { maxSize: 1 << 30 }), attrs())
     assert.equal((await filesUnder(dir)).filter((f) => f.startsWith('blobs/')).length, 1)
     assert.deepEqual(await readAll(store.openObject(small)), at)
@@ -333,6 +333,48 @@ void describe('EmbeddedStore record cache', () => {
     assert.equal(reader.findObject('b', 'k'), undefined)
     writer.deleteBucket('b')
     assert.equal(reader.findBucket('b'), undefined)
+  })
+
+  void test('a record cached by one process is dropped once another process commits over it', async (t) => {
+    const dir = await tempDir(t)
+    const store = openStore(t, dir)
+    store.createBucket({ name: 'b', acl: 'private', storageClass: 'Standard', redundancy: 'LRS' })
+    store.putObject('b', 'k', await stage(store, 'one'), attrs())
+    // Another process (nothing in this one counts its commits) opens the store, waits for a line on
+    // stdin, then overwrites the key.
+    const module = new URL('../../src/store/embedded/embedded-store.js', import.meta.url).href
+    const script = `
+      import { Readable } from 'node:stream'
+      import { once } from 'node:events'
+      const { EmbeddedStore } = await import(${JSON.stringify(module)})
+      const s = EmbeddedStore.open(process.argv[1])
+      process.stdout.write('open\\n')
+      await once(process.stdin, 'data')
+      const blob = await s.stageBlob(Readable.from([Buffer.from('second')]), { maxSize: 100 })
+      s.putObject('b', 'k', blob, { headers: {}, userMeta: [], acl: 'default', storageClass: 'Standard', tagging: undefined, mirrored: false })
+      s.close()
+      process.stdout.write('written\\n')
+      process.exit(0)`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] })
+    t.after(() => child.kill())
+    const lines: string[] = []
+    let waiter: (() => void) | undefined
+    child.stdout.on('data', (c: Buffer) => {
+      lines.push(...c.toString().split('\n').filter((l) => l !== ''))
+      waiter?.()
+    })
+    const line = async (want: string): Promise<void> => {
+      while (!lines.includes(want)) await new Promise<void>((r) => (waiter = r))
+    }
+    await line('open')
+    // Cached after the other process opened: twice, in separate synchronous runs.
+    assert.equal(store.findObject('b', 'k')?.size, 3)
+    await new Promise((r) => setImmediate(r))
+    assert.equal(store.findObject('b', 'k')?.size, 3)
+    child.stdin.write('go\n')
+    await line('written')
+    await new Promise((r) => setImmediate(r))
+    assert.equal(store.findObject('b', 'k')?.size, 6)
   })
 
   void test('a connection sees its own commits, and the records it shares cannot be changed by a caller', async (t) => {

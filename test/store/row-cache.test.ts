@@ -4,12 +4,12 @@ import { MAX_BODY_BYTES, RowCache } from '../../src/store/embedded/row-cache.js'
 
 const KiB = 1024
 
-void test('RowCache keeps entries while data_version is unchanged and empties on a new one', async () => {
+void test('RowCache keeps entries while the version is unchanged and empties on a new one', async () => {
   const cache = new RowCache<string, string>()
   cache.validate(() => 1)
   cache.setBucket('b', 'bucket')
   cache.setObject('b', 'k', 'object', 10)
-  // The database is asked once per synchronous run: let this one end.
+  // The version is read once per synchronous run: let this one end.
   await Promise.resolve()
   cache.validate(() => 1)
   assert.equal(cache.bucket('b'), 'bucket')
@@ -59,7 +59,7 @@ void test('RowCache keeps most of its entries for traffic cycling over more keys
   assert.ok(hits > 0.6 * 3 * keys, `hits ${String(hits)}`)
 })
 
-void test('RowCache asks for data_version once per synchronous run, and again after a local commit', async () => {
+void test('RowCache reads the version once per synchronous run, and again after a local commit', async () => {
   const cache = new RowCache<string, string>()
   let asked = 0
   const read = (): number => ++asked
@@ -72,24 +72,4 @@ void test('RowCache asks for data_version once per synchronous run, and again af
   await Promise.resolve()
   cache.validate(read)
   assert.equal(asked, 3)
-})
-
-void test('RowCache forgets only the named object records after a local commit that names them', () => {
-  const cache = new RowCache<string, string>()
-  cache.validate(() => 1)
-  cache.setBucket('b', 'bucket')
-  cache.setObject('b', 'k1', 'one', 10)
-  cache.setObject('b', 'k2', 'two', 20)
-  cache.setObject('c', 'k1', 'other bucket', 5)
-  cache.committed({ bucket: 'b', keys: ['k1'] })
-  assert.equal(cache.object('b', 'k1'), undefined)
-  assert.equal(cache.object('b', 'k2'), 'two')
-  assert.equal(cache.object('c', 'k1'), 'other bucket')
-  assert.equal(cache.bucket('b'), 'bucket')
-  assert.equal(cache.heldBodyBytes, 25)
-  // Without names, everything goes.
-  cache.committed()
-  assert.equal(cache.bucket('b'), undefined)
-  assert.equal(cache.object('b', 'k2'), undefined)
-  assert.equal(cache.heldBodyBytes, 0)
 })

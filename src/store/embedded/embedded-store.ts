@@ -75,6 +75,7 @@ import { GrowingBuffer, GrowingFile } from './growing.js'
 import type { HotBodiesOptions } from './hot-bodies.js'
 import { Meta } from './meta.js'
 import type { BucketRow, ObjectRow, PartRow, UploadRow } from './meta.js'
+import { ChangeEpoch } from './epoch.js'
 import { RowCache } from './row-cache.js'
 
 /** Descriptors opened before openObject returns; pieces beyond are opened when reached (see openObject). */
@@ -121,8 +122,6 @@ interface Content {
  * records compare equal whether or not they carry it, and a spread copy simply goes without.
  */
 const INLINE_BYTES = Symbol('mirrorstore.embedded.inline-bytes')
-/** The object records a write may change, when it changes no bucket and no other cached record. */
-type Touched = Parameters<RowCache<Bucket, StoredRecord>['committed']>[0]
 type StoredRecord = ObjectRecord & { readonly [CONTENT]?: Content; readonly [INLINE_BYTES]?: Buffer | null }
 
 /** A staged body: a fsynced file `blobs/xx/<id>`, or (`inline`) bytes in memory to commit with the row. */
@@ -169,12 +168,15 @@ export class EmbeddedStore implements ObjectStore {
   private uploadSeq = 0
   /** Records found recently; see ./row-cache.ts for when they are valid. */
   private readonly cache = new RowCache<Bucket, StoredRecord>()
+  /** Tells this store's cache that another process committed (see ./epoch.ts). */
+  private readonly epoch: ChangeEpoch
 
   private constructor(dataDir: string, options: EmbeddedStoreOptions) {
     this.dataDir = dataDir
     fs.mkdirSync(dataDir, { recursive: true })
     this.files = new BlobFiles(dataDir, options.hot)
     this.meta = new Meta(path.join(dataDir, 'meta.db'))
+    this.epoch = new ChangeEpoch(path.join(dataDir, 'epoch'))
     this.now = options.now ?? (() => new Date())
     this.tx = this.meta.db.transaction((fn: () => unknown) => fn())
   }
@@ -185,11 +187,8 @@ export class EmbeddedStore implements ObjectStore {
 
   // ── transactions ──
 
-  /**
-   * Runs `fn` in BEGIN IMMEDIATE; after COMMIT unlinks the blobs whose last reference `fn` dropped.
-   * `touched`: the only cached records `fn` may change, when it changes no bucket (see RowCache.committed).
-   */
-  private write<T>(fn: (freed: string[]) => T, touched?: Touched): T {
+  /** Runs `fn` in BEGIN IMMEDIATE; after COMMIT unlinks the blobs whose last reference `fn` dropped. */
+  private write<T>(fn: (freed: string[]) => T): T {
     let freed: string[] = []
     let result: T
     try {
@@ -197,9 +196,11 @@ export class EmbeddedStore implements ObjectStore {
         freed = []
         return this.tx.immediate(() => fn(freed)) as T
       })
+      // Committed: other processes' caches learn of it before anyone is answered.
+      this.epoch.bump()
     } finally {
-      // This connection's commits do not change its data_version: forget what they may have changed.
-      this.cache.committed(touched)
+      // Whatever this store's caller may have changed (and its own bump will empty it at the next check).
+      this.cache.committed()
     }
     for (const id of freed) {
       const p = this.files.remove(id).catch(() => undefined)
@@ -310,12 +311,12 @@ export class EmbeddedStore implements ObjectStore {
     return bucket
   }
 
-  /** Empties the record cache if another connection has committed since it was filled (see ./row-cache.ts). */
+  /** Empties the record cache if another process has committed since it was filled (see ./row-cache.ts). */
   private validateCache(): void {
-    this.cache.validate(this.dataVersion)
+    this.cache.validate(this.readEpoch)
   }
 
-  private readonly dataVersion = (): number => retryBusy(() => this.meta.dataVersion.get()) ?? -1
+  private readonly readEpoch = (): number => this.epoch.read()
 
   listBuckets(query: ListBucketsQuery): { buckets: Bucket[]; truncated: boolean } {
     const buckets: Bucket[] = []
@@ -526,7 +527,7 @@ export class EmbeddedStore implements ObjectStore {
       })
       this.meta.objectUpsert.run(row)
       return toRecord(row)
-    }, { bucket, keys: [key] })
+    })
     staged.state = 'committed'
     return record
   }
@@ -677,7 +678,7 @@ export class EmbeddedStore implements ObjectStore {
       else if (staged.inline === undefined) freed.push(staged.id)
       this.meta.objectUpsert.run(row)
       return toRecord(row)
-    }, { bucket, keys: [key] })
+    })
     staged.state = 'committed'
     return record
   }
@@ -691,7 +692,7 @@ export class EmbeddedStore implements ObjectStore {
       this.freeContent(existing, freed)
       this.meta.objectDelete.run(bucket, key)
       return true
-    }, { bucket, keys: [key] })
+    })
   }
 
   deleteObjects(bucket: string, keys: readonly string[]): void {
@@ -780,7 +781,7 @@ export class EmbeddedStore implements ObjectStore {
       const row: UploadRow = { upload_id: this.newUploadId(now), bucket, key, initiated: now.getTime(), attributes: encodeAttributes(attributes) }
       this.meta.uploadInsert.run(row)
       return toUpload(row)
-    }, { bucket, keys: [] })
+    })
   }
 
   /** 12 hex of milliseconds, 4 of a per-process sequence, 16 random: string order follows creation order. */
@@ -822,7 +823,7 @@ export class EmbeddedStore implements ObjectStore {
       }
       this.meta.partUpsert.run(row)
       return toPart(row)
-    }, { bucket: upload.bucket, keys: [] })
+    })
     staged.state = 'committed'
     return part
   }
@@ -979,6 +980,7 @@ export class EmbeddedStore implements ObjectStore {
     this.files.fds.closeAll()
     this.files.hot.close()
     this.meta.close()
+    this.epoch.close()
   }
 }
 

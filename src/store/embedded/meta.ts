@@ -179,8 +179,6 @@ const OBJECT_PARAMS =
 export class Meta {
   readonly db: Database.Database
 
-  /** PRAGMA data_version: changes when another connection commits (see ./row-cache.ts). */
-  readonly dataVersion: Statement<[], number>
   readonly bucketGet: Statement<[string], BucketRow>
   readonly bucketInsert: Statement<[BucketRow]>
   readonly bucketDelete: Statement<[string]>
@@ -249,7 +247,6 @@ export class Meta {
     migrate(db)
     db.pragma('busy_timeout = 0')
 
-    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
     this.bucketGet = db.prepare('SELECT * FROM buckets WHERE name = ?')
     this.bucketInsert = db.prepare(
       `INSERT INTO buckets (name, created_at, acl, storage_class, redundancy, website, worm_id, worm_state, worm_days, worm_created_at)

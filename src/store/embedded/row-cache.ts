@@ -3,13 +3,12 @@
  * mode every statement starts a read transaction (shared-memory locks, a stat of the file) and
  * builds a row object: about 10 µs a lookup here, a fifth of a small hit's CPU.
  *
- * Validity: `PRAGMA data_version` changes whenever another connection (another worker process, or
- * another store on the same file) has committed since this connection last asked; commits on this
- * connection do not change it, so the store forgets, after each of its own writes, what that write
- * may have changed (the records of the keys it wrote, or everything). The
- * cache is checked once per lookup and emptied as a whole on any change: it helps read-mostly
- * traffic and costs one pragma when writes are frequent. An entry is never older than the
- * data_version it was stored under, so a reader sees every commit that finished before its lookup.
+ * Validity: the change epoch (./epoch.ts) changes whenever any store process (another worker, or
+ * another store of this process) has committed since this cache last read it, and this store's own
+ * writes change it too; the cache is emptied as a whole on any change. It is read once per
+ * synchronous run (a 6-byte pread): the cache helps read-mostly traffic and costs little when
+ * writes are frequent. An entry is never older than the epoch it was stored under, so a reader sees
+ * every commit that finished before its lookup.
  *
  * Entries are frozen: callers share them. An object record may carry its body when that is a small
  * inline blob (immutable bytes, so never stale for that record); those bytes are capped in total.
@@ -43,7 +42,7 @@ export class RowCache<B, O> {
   private bodyBytes = 0
   /** New entries refused while full, since the last one admitted. */
   private refused = 0
-  /** validate() asked the database during the current synchronous run, at this many local commits. */
+  /** validate() read the epoch during the current synchronous run, at this many local commits. */
   private checkedAt: number | undefined = undefined
   private readonly endCheck = (): void => {
     this.checkedAt = undefined
@@ -55,11 +54,11 @@ export class RowCache<B, O> {
   }
 
   /**
-   * Empties the cache unless data_version (`readVersion`) is the one its entries were read at. The
-   * database is asked once per run of synchronous code (until the microtask queue drains): nothing
-   * outside this process can observe a moment inside that run, so a commit elsewhere meanwhile is
-   * concurrent with every lookup in it, and the next I/O callback asks again. A commit by another
-   * connection of this process is seen at once.
+   * Empties the cache unless the change epoch (`readVersion`) is the one its entries were read at.
+   * It is read once per run of synchronous code (until the microtask queue drains): nothing outside
+   * this process can observe a moment inside that run, so a commit elsewhere meanwhile is
+   * concurrent with every lookup in it, and the next I/O callback reads again. A commit by another
+   * store of this process is seen at once.
    */
   validate(readVersion: () => number): void {
     if (this.checkedAt === localCommits) return
@@ -73,13 +72,12 @@ export class RowCache<B, O> {
   }
 
   /**
-   * This connection committed: its own commits do not change its data_version, so forget what the
-   * commit may have changed: the object records of `bucket` named in `keys` when the caller knows
-   * the commit touched nothing else the cache holds, else everything.
+   * This store committed. Its own bump of the change epoch will empty the cache at the next check
+   * (it cannot tell its own bump from another process's that came just before); `localCommits`
+   * makes every store of this process check again.
    */
-  committed(touched?: { readonly bucket: string; readonly keys: readonly string[] }): void {
-    if (touched === undefined) this.clear()
-    else for (const key of touched.keys) this.forget(this.objects, objectKey(touched.bucket, key))
+  committed(): void {
+    this.clear()
     localCommits++
   }
 
