@@ -172,11 +172,11 @@ export class BlobFiles {
 
   /**
    * Stages `body` and returns its id, size, MD5 and CRC-64. Steps:
-   * 1. hash the body on its way (pipeline: backpressure, abort signal); more than maxSize bytes →
-   *    BodyTooLarge; hold up to INLINE_MAX bytes in memory;
-   * 2. if the body ended within INLINE_MAX: return it inline, no file was made. Otherwise the
-   *    held bytes and the rest were written to `tmp/<id>` (opened when the body outgrew the
-   *    memory); 3. fsync the file; 4. rename it to `blobs/xx/<id>`; 5. fsync `blobs/xx`.
+   * 1. read and hash up to INLINE_MAX bytes with plain stream events (readSmall); more than
+   *    maxSize bytes → BodyTooLarge; 2. if the body ended there: return it inline, no file made.
+   *    Otherwise a pipeline (backpressure, abort signal) hashes the rest on its way and writes the
+   *    held bytes and the rest to `tmp/<id>`; 3. fsync the file; 4. rename it to `blobs/xx/<id>`;
+   *    5. fsync `blobs/xx`.
    * On any failure the temp (or renamed) file is removed and the error rethrown.
    */
   async stage(body: Readable, maxSize: number, signal: AbortSignal | undefined): Promise<StagedFile> {
@@ -484,11 +484,6 @@ function loadInline(piece: ReadPiece, inline: InlineLoader): Buffer {
   return bytes
 }
 
-/**
- * The end of a staging pipeline: holds the body in memory while it fits in `limit` bytes; when
- * it outgrows that, opens the temp file (exclusive), writes what it held and streams the rest
- * there. With a file, the end waits for the file's fsync and close (`flush`).
- */
 function concat(chunks: readonly Buffer[]): Buffer {
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
 }
@@ -560,6 +555,11 @@ function readSmall(body: Readable, limit: number, take: (chunk: Buffer) => void,
   })
 }
 
+/**
+ * The end of a staging pipeline: holds the body in memory while it fits in `limit` bytes; when
+ * it outgrows that, opens the temp file (exclusive), writes what it held and streams the rest
+ * there. With a file, the end waits for the file's fsync and close (`flush`).
+ */
 class SpillSink extends Writable {
   private readonly tmp: string
   private readonly limit: number
@@ -571,11 +571,6 @@ class SpillSink extends Writable {
     super({ highWaterMark: 256 * 1024 })
     this.tmp = tmp
     this.limit = limit
-  }
-
-  /** The whole body when it stayed in memory, else undefined (it is in the temp file). */
-  held(): Buffer | undefined {
-    return this.file === undefined ? Buffer.concat(this.chunks, this.bytes) : undefined
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {

@@ -199,7 +199,7 @@ export class EmbeddedStore implements ObjectStore {
       // Committed: other processes' caches learn of it before anyone is answered.
       this.epoch.bump()
     } finally {
-      // Whatever this store's caller may have changed (and its own bump will empty it at the next check).
+      // Empty the cache now: a later lookup in this synchronous run must not serve what fn changed.
       this.cache.committed()
     }
     for (const id of freed) {
